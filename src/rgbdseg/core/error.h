@@ -1,0 +1,18 @@
+#pragma once
+// rgbdseg's one exception type. Its message is the whole story for a user:
+// what failed, which file (and record or key), expected vs got.
+#include <stdexcept>
+#include <string>
+
+namespace rgbdseg {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Rethrows `e` with `context` prepended ("loading 'x.json': <original>").
+// Use while unwinding, so the final message names every stage.
+[[noreturn]] void rethrow_with_context(const std::string& context, const std::exception& e);
+
+}  // namespace rgbdseg

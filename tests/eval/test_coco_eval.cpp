@@ -50,7 +50,9 @@ void check_against_expected(const std::string& dir, bool use_cats, int threads) 
   EXPECT_EQ(r.params.iou_thresholds, expected["iouThrs"].get<std::vector<double>>());
   EXPECT_EQ(r.params.recall_thresholds, expected["recThrs"].get<std::vector<double>>());
   EXPECT_EQ(r.image_ids, expected["imgIds_sorted"].get<std::vector<int64_t>>());
-  if (use_cats) EXPECT_EQ(r.category_ids, expected["catIds_K_order"].get<std::vector<int64_t>>());
+  if (use_cats) {
+    EXPECT_EQ(r.category_ids, expected["catIds_K_order"].get<std::vector<int64_t>>());
+  }
 
   const auto stats = expected["stats"].get<std::vector<double>>();
   ASSERT_EQ(stats.size(), 12u);

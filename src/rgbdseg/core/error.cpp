@@ -2,6 +2,8 @@
 
 namespace rgbdseg {
 
+Error::~Error() = default;
+
 void rethrow_with_context(const std::string& context, const std::exception& e) {
   throw Error(context + ": " + e.what());
 }

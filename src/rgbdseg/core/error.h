@@ -9,6 +9,7 @@ namespace rgbdseg {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
+  ~Error() override;  // out of line: one typeinfo for the tool and the torch plugin
 };
 
 // Rethrows `e` with `context` prepended ("loading 'x.json': <original>").

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -426,9 +427,11 @@ const Tensor* SafetensorsFile::find(const std::string& name) const {
 SafetensorsFile read_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open for reading (" + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (!in || size < 0) throw Error(path + ": cannot determine the file size (not a regular file?)");
+  std::error_code size_error;  // also says "Is a directory" where a stream would just fail
+  const uintmax_t size = std::filesystem::file_size(path, size_error);
+  if (size_error) {
+    throw Error(path + ": cannot read as a safetensors file (" + size_error.message() + ")");
+  }
 
   // Reads exactly the requested bytes; a short read means the file changed or failed.
   const ReadRange read_range = [&](uint64_t offset, uint64_t count) {
@@ -441,7 +444,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     return bytes;
   };
   try {
-    return parse_from(static_cast<uint64_t>(size), read_range);
+    return parse_from(size, read_range);
   } catch (const Error& e) {
     rethrow_with_context(path, e);
   }

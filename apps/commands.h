@@ -1,0 +1,12 @@
+#pragma once
+// The command table: one add_*_command per file in apps/.
+#include "common_options.h"
+
+namespace rgbdseg::app {
+
+Command add_cocoeval_command(CLI::App& parent);
+Command add_inspect_command(CLI::App& parent);
+Command add_demo_command(CLI::App& parent);
+Command add_info_command(CLI::App& parent);
+
+}  // namespace rgbdseg::app

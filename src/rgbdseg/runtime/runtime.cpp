@@ -1,0 +1,56 @@
+#include "rgbdseg/runtime/runtime.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "rgbdseg/core/parallel.h"
+
+namespace rgbdseg {
+
+int configure_runtime(int threads) {
+  // glog (used by torch warnings) reads this when it first logs.
+  setenv("GLOG_minloglevel", "2", /*overwrite=*/0);
+  const int n = threads > 0 ? threads : hardware_threads();
+  at::set_num_threads(n);
+  return n;
+}
+
+namespace {
+
+// Which BLAS libblas.so.3 resolves to (Debian's alternatives); the reference
+// BLAS is ~35x slower than OpenBLAS, so say it loudly.
+std::string blas_name() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("openblas") != std::string::npos) return "OpenBLAS";
+    if (line.find("libblis") != std::string::npos) return "BLIS";
+    if (line.find("libmkl") != std::string::npos) return "MKL";
+  }
+  return "reference BLAS (slow: run scripts/setup.sh to install OpenBLAS)";
+}
+
+}  // namespace
+
+std::string system_info() {
+  return "threads " + std::to_string(at::get_num_threads()) + ", BLAS " + blas_name() + ", device cpu" +
+         std::string(at::hasCUDA() ? " (CUDA available)" : "") + ", LibTorch " + TORCH_VERSION +
+         (at::hasMKLDNN() ? ", oneDNN on" : "");
+}
+
+std::string describe_exception(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) {
+    std::string msg = c10->what_without_backtrace();
+    const auto nl = msg.find('\n');
+    return "LibTorch: " + (nl == std::string::npos ? msg : msg.substr(0, nl));
+  }
+  return e.what();
+}
+
+}  // namespace rgbdseg

@@ -1,0 +1,20 @@
+#pragma once
+// Process-wide LibTorch set-up and facts about where we run. The header is
+// torch-free so command files can use it without paying torch's compile time.
+#include <exception>
+#include <string>
+
+namespace rgbdseg {
+
+// Sets LibTorch's intra-op threads (0 = all cores; Debian's libtorch starts
+// with 1) and quiets glog's "Logging before InitGoogleLogging" noise.
+// Returns the thread count in effect.
+int configure_runtime(int threads);
+
+// One line: threads, BLAS, device, LibTorch version (logged at start-up).
+std::string system_info();
+
+// A one-line message for any exception, without c10's backtraces.
+std::string describe_exception(const std::exception& e);
+
+}  // namespace rgbdseg

@@ -34,10 +34,12 @@ int run_cocoeval(const CocoEvalArgs& args) {
   const IouType iou_type = parse_iou_type(config.eval.iou_type);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const CocoGroundTruth gt = load_coco_ground_truth(args.gt, iou_type);
   ResultsOptions options;
   options.drop_unknown_categories = args.ignore_unknown_categories;
-  const CocoResults results = load_coco_results(args.dt, gt, iou_type, options);
+  const CocoEvalInputs inputs =
+      load_coco_gt_and_results(args.gt, args.dt, iou_type, options, config.runtime.threads);
+  const CocoGroundTruth& gt = inputs.gt;
+  const CocoResults& results = inputs.results;
   const double load_s = seconds_since(t0);
   if (results.dropped_unknown_category > 0) {
     RGBDSEG_LOG(Warn) << "cocoeval: dropped " << results.dropped_unknown_category

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       add_inspect_command(app),
       add_demo_command(app),
       add_info_command(app),
+      add_synth_command(app),
   };
 
   auto active_name = [&]() -> std::string {

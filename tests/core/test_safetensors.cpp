@@ -30,8 +30,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 template <typename T>
-Tensor make_tensor(DType dtype, std::vector<int64_t> shape, const std::vector<T>& values) {
-  Tensor tensor;
+StoredTensor make_tensor(DType dtype, std::vector<int64_t> shape, const std::vector<T>& values) {
+  StoredTensor tensor;
   tensor.dtype = dtype;
   tensor.shape = std::move(shape);
   tensor.bytes.resize(values.size() * sizeof(T));
@@ -76,7 +76,7 @@ void expect_same_file(const SafetensorsFile& expected, const SafetensorsFile& ac
   EXPECT_EQ(expected.metadata, actual.metadata);
   ASSERT_EQ(expected.tensors.size(), actual.tensors.size());
   for (const auto& [name, tensor] : expected.tensors) {
-    const Tensor* other = actual.find(name);
+    const StoredTensor* other = actual.find(name);
     ASSERT_NE(other, nullptr) << name;
     EXPECT_EQ(tensor.dtype, other->dtype) << name;
     EXPECT_EQ(tensor.shape, other->shape) << name;
@@ -123,7 +123,7 @@ TEST(SafetensorsDType, NamesAndSizesMatchTheFormat) {
 TEST(SafetensorsHelpers, NumElementsAndShapeText) {
   EXPECT_EQ(num_elements(make_tensor<int32_t>(DType::I32, {}, {5})), 1);
   EXPECT_EQ(num_elements(make_tensor<float>(DType::F32, {0, 3}, {})), 0);
-  Tensor big;
+  StoredTensor big;
   big.shape = {2, 3, 4};
   EXPECT_EQ(num_elements(big), 24);
   EXPECT_EQ(shape_to_string({}), "[]");
@@ -209,7 +209,7 @@ TEST(SafetensorsConvert, IntegersToInt64) {
 }
 
 TEST(SafetensorsConvert, RejectsBytesThatDoNotMatchTheShape) {
-  Tensor tensor = make_tensor<float>(DType::F32, {3}, {1.f, 2.f});
+  StoredTensor tensor = make_tensor<float>(DType::F32, {3}, {1.f, 2.f});
   EXPECT_THAT(error_message([&] { to_double_vector(tensor); }),
               HasSubstr("shape [3] of F32 needs 12 bytes, tensor holds 8"));
 }
@@ -281,6 +281,11 @@ TEST(SafetensorsWrite, RejectsInconsistentTensors) {
   EXPECT_THAT(error_message([&] { serialize_safetensors(file); }),
               HasSubstr("tensor 'w': shape [-1] has a negative dimension"));
 
+  file.tensors["w"] = make_tensor<float>(DType::F32, {int64_t{1} << 31, int64_t{1} << 31}, {});
+  EXPECT_THAT(error_message([&] { serialize_safetensors(file); }),
+              HasSubstr("tensor 'w': shape [2147483648,2147483648] of F32 has a byte size that "
+                        "overflows 64 bits"));
+
   file.tensors.clear();
   file.tensors["__metadata__"] = make_tensor<float>(DType::F32, {}, {1.f});
   EXPECT_THAT(error_message([&] { serialize_safetensors(file); }), HasSubstr("reserved"));
@@ -320,7 +325,7 @@ TEST(SafetensorsGolden, M2fTinyWeights) {
   EXPECT_EQ(file.tensors.size(), 298u);
   EXPECT_EQ(file.metadata, (std::map<std::string, std::string>{{"format", "pt"}}));
 
-  const Tensor* index = file.find(
+  const StoredTensor* index = file.find(
       "model.pixel_level_module.encoder.encoder.layers.0.blocks.0.attention.self."
       "relative_position_index");
   ASSERT_NE(index, nullptr);
@@ -328,12 +333,13 @@ TEST(SafetensorsGolden, M2fTinyWeights) {
   EXPECT_EQ(index->shape, (std::vector<int64_t>{49, 49}));
   const std::vector<int64_t> values = to_int64_vector(*index);
   ASSERT_EQ(values.size(), 49u * 49u);
-  EXPECT_THAT(std::vector<int64_t>(values.begin(), values.begin() + 4), ElementsAre(84, 83, 82, 81));
+  EXPECT_THAT(std::vector<int64_t>(values.begin(), values.begin() + 4),
+              ElementsAre(84, 83, 82, 81));
   int64_t sum = 0;
   for (int64_t v : values) sum += v;
   EXPECT_EQ(sum, 201684);
 
-  const Tensor* queries = file.find("model.transformer_module.queries_embedder.weight");
+  const StoredTensor* queries = file.find("model.transformer_module.queries_embedder.weight");
   ASSERT_NE(queries, nullptr);
   EXPECT_EQ(queries->dtype, DType::F32);
   EXPECT_EQ(queries->shape, (std::vector<int64_t>{10, 64}));
@@ -357,7 +363,7 @@ TEST(SafetensorsGolden, M2fTinyIo) {
   ASSERT_NE(file.find("post.0.labels"), nullptr);
   EXPECT_THAT(to_int64_vector(*file.find("post.0.labels")),
               ElementsAre(5, 5, 0, 0, 6, 5, 1, 6, 5, 5));
-  const Tensor* scores = file.find("post.0.scores_rounded6");
+  const StoredTensor* scores = file.find("post.0.scores_rounded6");
   ASSERT_NE(scores, nullptr);
   EXPECT_EQ(scores->dtype, DType::F64);
   const std::vector<double> s = to_double_vector(*scores);
@@ -385,7 +391,7 @@ TEST(SafetensorsGolden, SeedDepth) {
   RGBDSEG_REQUIRE_SHARED(path, "golden/seed_depth/seed_depth.safetensors");
   const SafetensorsFile file = read_safetensors(path);
   EXPECT_EQ(file.tensors.size(), 42u);
-  const Tensor* depth = file.find("depth_mm");
+  const StoredTensor* depth = file.find("depth_mm");
   ASSERT_NE(depth, nullptr);
   EXPECT_EQ(depth->dtype, DType::I32);
   EXPECT_EQ(depth->shape, (std::vector<int64_t>{480, 640}));
@@ -398,7 +404,7 @@ TEST(SafetensorsGolden, SeedDepth) {
   ASSERT_EQ(modes.size(), 3u);
   EXPECT_DOUBLE_EQ(modes[0], 1.2690902948379517);
   EXPECT_DOUBLE_EQ(modes[2], 0.9920353889465332);
-  const Tensor* hist = file.find("hist");
+  const StoredTensor* hist = file.find("hist");
   ASSERT_NE(hist, nullptr);
   int64_t total = 0;
   for (int64_t count : to_int64_vector(*hist)) total += count;
@@ -417,7 +423,9 @@ std::string with_b(const std::string& b_value) {
   return raw_file(std::string("{") + kEntryA + R"(,"b":)" + b_value + "}", kDataSize);
 }
 
-std::string valid_file() { return raw_file(std::string("{") + kEntryA + "," + kEntryB + "}", kDataSize); }
+std::string valid_file() {
+  return raw_file(std::string("{") + kEntryA + "," + kEntryB + "}", kDataSize);
+}
 
 TEST(SafetensorsCorrupt, BaseFileIsValid) {
   const SafetensorsFile file = parse_safetensors(valid_file(), "base");

@@ -17,7 +17,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 
-// Tensor bytes are copied into native integers and floats with memcpy, which is only
+// StoredTensor bytes are copied into native integers and floats with memcpy, which is only
 // right where native order is the file's little-endian order.
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "rgbdseg safetensors support assumes a little-endian host"
@@ -302,7 +302,7 @@ SafetensorsFile parse_from(uint64_t total_size, const ReadRange& read_range) {
   SafetensorsFile file;
   file.metadata = std::move(header.metadata);
   for (Entry& entry : header.entries) {
-    Tensor& tensor = file.tensors[entry.name];
+    StoredTensor& tensor = file.tensors[entry.name];
     tensor.dtype = entry.dtype;
     tensor.shape = std::move(entry.shape);
     tensor.bytes = read_range(data_start + entry.begin, entry.end - entry.begin);
@@ -314,17 +314,20 @@ SafetensorsFile parse_from(uint64_t total_size, const ReadRange& read_range) {
 // Writing and conversion.
 
 // Byte size implied by shape and dtype; throws Error when `bytes` disagrees.
-size_t checked_byte_size(const Tensor& tensor) {
-  const uint64_t needed = static_cast<uint64_t>(num_elements(tensor)) * dtype_size(tensor.dtype);
-  if (needed != tensor.bytes.size()) {
-    throw Error("shape " + shape_to_string(tensor.shape) + " of " + dtype_name(tensor.dtype) +
-                " needs " + std::to_string(needed) + " bytes, tensor holds " +
+size_t checked_byte_size(const StoredTensor& tensor) {
+  num_elements(tensor);  // throws on negative dims
+  const std::string described = "shape " + shape_to_string(tensor.shape) + " of " +
+                                dtype_name(tensor.dtype);
+  const std::optional<uint64_t> needed = checked_byte_count(tensor.shape, dtype_size(tensor.dtype));
+  if (!needed) throw Error(described + " has a byte size that overflows 64 bits");
+  if (*needed != tensor.bytes.size()) {
+    throw Error(described + " needs " + std::to_string(*needed) + " bytes, tensor holds " +
                 std::to_string(tensor.bytes.size()));
   }
-  return static_cast<size_t>(needed);
+  return static_cast<size_t>(*needed);
 }
 
-using NamedTensor = std::pair<const std::string, Tensor>;
+using NamedTensor = std::pair<const std::string, StoredTensor>;
 
 // The reference writer's order: wider elements first, then by name. With the header
 // padded to 8 bytes, every tensor then starts at a multiple of its element size.
@@ -362,7 +365,7 @@ std::vector<Out> convert_each(const std::string& bytes, Convert convert) {
 }
 
 template <typename Out>
-std::vector<Out> convert_elements(const Tensor& tensor) {
+std::vector<Out> convert_elements(const StoredTensor& tensor) {
   checked_byte_size(tensor);
   const std::string& b = tensor.bytes;
   const auto same = [](auto value) { return value; };
@@ -399,9 +402,11 @@ std::optional<DType> dtype_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-int64_t num_elements(const Tensor& tensor) {
+int64_t num_elements(const StoredTensor& tensor) {
   for (int64_t dim : tensor.shape) {
-    if (dim < 0) throw Error("shape " + shape_to_string(tensor.shape) + " has a negative dimension");
+    if (dim < 0) {
+      throw Error("shape " + shape_to_string(tensor.shape) + " has a negative dimension");
+    }
   }
   const std::optional<uint64_t> count = checked_byte_count(tensor.shape, 1);
   if (!count || *count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -419,7 +424,7 @@ std::string shape_to_string(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
-const Tensor* SafetensorsFile::find(const std::string& name) const {
+const StoredTensor* SafetensorsFile::find(const std::string& name) const {
   const auto it = tensors.find(name);
   return it == tensors.end() ? nullptr : &it->second;
 }
@@ -509,15 +514,15 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   write_file_atomic(path, bytes);
 }
 
-std::vector<double> to_double_vector(const Tensor& tensor) {
+std::vector<double> to_double_vector(const StoredTensor& tensor) {
   return convert_elements<double>(tensor);
 }
 
-std::vector<float> to_float_vector(const Tensor& tensor) {
+std::vector<float> to_float_vector(const StoredTensor& tensor) {
   return convert_elements<float>(tensor);
 }
 
-std::vector<int64_t> to_int64_vector(const Tensor& tensor) {
+std::vector<int64_t> to_int64_vector(const StoredTensor& tensor) {
   if (is_floating(tensor.dtype)) {
     throw Error("to_int64_vector: dtype " + dtype_name(tensor.dtype) +
                 " is floating point; expected an integer or BOOL tensor");

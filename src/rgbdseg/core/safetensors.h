@@ -27,26 +27,26 @@ std::string dtype_name(DType dtype);
 // Inverse of dtype_name; nullopt for names this reader does not support.
 std::optional<DType> dtype_from_name(std::string_view name);
 
-struct Tensor {
+struct StoredTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;  // {} is a 0-d scalar (one element)
   std::string bytes;           // row-major elements, little-endian, as in the file
 };
 
 // Product of the dims; throws Error on a negative dim or 64-bit overflow.
-int64_t num_elements(const Tensor& tensor);
+int64_t num_elements(const StoredTensor& tensor);
 // "[2,3,4]", the form used in error messages.
 std::string shape_to_string(const std::vector<int64_t>& shape);
 
 struct SafetensorsFile {
   std::map<std::string, std::string> metadata;  // "__metadata__", e.g. {"format": "pt"}
-  std::map<std::string, Tensor> tensors;        // by name
+  std::map<std::string, StoredTensor> tensors;        // by name
 
   // nullptr when there is no tensor of that name.
-  const Tensor* find(const std::string& name) const;
+  const StoredTensor* find(const std::string& name) const;
 };
 
-// Reads and validates a whole file. Tensor bytes are read straight from the file into
+// Reads and validates a whole file. StoredTensor bytes are read straight from the file into
 // their tensors, so peak memory is about the file size, not twice it.
 SafetensorsFile read_safetensors(const std::string& path);
 // The same from bytes in memory; `name_for_errors` starts every error message.
@@ -62,10 +62,10 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file);
 
 // Element-wise conversions for inspection and tests; every dtype is accepted
 // (Bool -> 0/1; I64 values beyond 2^53 round when converted to double).
-std::vector<double> to_double_vector(const Tensor& tensor);
-std::vector<float> to_float_vector(const Tensor& tensor);
+std::vector<double> to_double_vector(const StoredTensor& tensor);
+std::vector<float> to_float_vector(const StoredTensor& tensor);
 // Integer and Bool tensors only; throws Error for floating dtypes.
-std::vector<int64_t> to_int64_vector(const Tensor& tensor);
+std::vector<int64_t> to_int64_vector(const StoredTensor& tensor);
 
 // IEEE half and bfloat16 bit patterns to float (exact: subnormals, inf, nan included).
 float f16_to_float(uint16_t bits);

@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <mutex>
 #include <string_view>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/parallel.h"
 
 namespace rgbdseg {
 
@@ -149,26 +151,50 @@ Rle read_segmentation(const dom::element& e, int64_t h, int64_t w, const Where& 
   return rle;
 }
 
-dom::element parse_file(dom::parser& parser, simdjson::padded_string& text, const std::string& path) {
-  if (simdjson::padded_string::load(path).get(text) != simdjson::SUCCESS) {
-    throw Error(path + ": cannot read file");
-  }
-  dom::element root;
-  const auto err = parser.parse(text).get(root);
-  if (err != simdjson::SUCCESS) throw Error(path + ": invalid JSON (" + simdjson::error_message(err) + ")");
-  return root;
-}
-
-}  // namespace
-
-CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type) {
+// A parsed JSON file; the DOM points into `parser` and `text`.
+struct JsonFile {
+  std::string path;
   dom::parser parser;
   simdjson::padded_string text;
-  const dom::element root = parse_file(parser, text, path);
+  dom::element root;
+};
+
+void parse_file(JsonFile& f) {
+  if (simdjson::padded_string::load(f.path).get(f.text) != simdjson::SUCCESS) {
+    throw Error(f.path + ": cannot read file");
+  }
+  const auto err = f.parser.parse(f.text).get(f.root);
+  if (err != simdjson::SUCCESS) throw Error(f.path + ": invalid JSON (" + simdjson::error_message(err) + ")");
+}
+
+// Converts entries[i] -> out[i] on several threads. If any fail, the error of
+// the first failing entry in file order is thrown, whatever the thread timing.
+template <typename T, typename Convert>
+void convert_parallel(const std::vector<dom::element>& entries, std::vector<T>& out, int threads, Convert convert) {
+  out.resize(entries.size());
+  std::mutex mutex;
+  size_t first_bad = entries.size();
+  std::string first_error;
+  parallel_for(entries.size(), threads, [&](size_t i) {
+    try {
+      out[i] = convert(i, entries[i]);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (i < first_bad) {
+        first_bad = i;
+        first_error = e.what();
+      }
+    }
+  });
+  if (first_bad < entries.size()) throw Error(first_error);
+}
+
+CocoGroundTruth convert_ground_truth(const JsonFile& f, IouType iou_type, int threads) {
+  const std::string& path = f.path;
   CocoGroundTruth gt;
   gt.path = path;
   Where file{path, ""};
-  dom::object top = as_object(root, "the top level", file);
+  dom::object top = as_object(f.root, "the top level", file);
 
   for (dom::element e : as_array(require(top, "images", file), "images", file)) {
     Where where{path, "images[" + std::to_string(gt.images.size()) + "]"};
@@ -206,15 +232,15 @@ CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type
     gt.categories.push_back(std::move(cat));
   }
 
-  std::unordered_map<int64_t, size_t> seen_ids;
-  for (dom::element e : as_array(require(top, "annotations", file), "annotations", file)) {
-    Where where{path, "annotations[" + std::to_string(gt.annotations.size()) + "]"};
+  std::vector<dom::element> entries;
+  for (dom::element e : as_array(require(top, "annotations", file), "annotations", file)) entries.push_back(e);
+  convert_parallel(entries, gt.annotations, threads, [&](size_t index, const dom::element& e) {
+    Where where{path, "annotations[" + std::to_string(index) + "]"};
     dom::object o = as_object(e, "an annotation", where);
     CocoObject ann;
     ann.id = as_id(require(o, "id", where), "id", where);
     ann.image_id = as_id(require(o, "image_id", where), "image_id", where);
     where.entry += " (id " + std::to_string(ann.id) + ", image " + std::to_string(ann.image_id) + ")";
-    if (!seen_ids.emplace(ann.id, gt.annotations.size()).second) where.fail("duplicate annotation id");
     ann.category_id = as_id(require(o, "category_id", where), "category_id", where);
     const auto img = gt.image_index.find(ann.image_id);
     if (img == gt.image_index.end()) where.fail("image_id is not in 'images'");
@@ -244,40 +270,48 @@ CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type
     } else {
       ann.area = iou_type == IouType::Segm ? static_cast<double>(rle_area(ann.mask)) : ann.bbox[2] * ann.bbox[3];
     }
-    gt.annotations.push_back(std::move(ann));
+    return ann;
+  });
+  // pycocotools keys annotations by id: a duplicate would silently replace another.
+  std::unordered_map<int64_t, size_t> seen;
+  for (size_t i = 0; i < gt.annotations.size(); ++i) {
+    const auto [it, fresh] = seen.emplace(gt.annotations[i].id, i);
+    if (!fresh) {
+      throw Error(path + ": annotations[" + std::to_string(i) + "]: duplicate annotation id " +
+                  std::to_string(gt.annotations[i].id) + " (first at annotations[" + std::to_string(it->second) + "])");
+    }
   }
   return gt;
 }
 
-CocoResults load_coco_results(const std::string& path, const CocoGroundTruth& gt, IouType iou_type,
-                              const ResultsOptions& options) {
-  dom::parser parser;
-  simdjson::padded_string text;
-  const dom::element root = parse_file(parser, text, path);
+CocoResults convert_results(const JsonFile& f, const CocoGroundTruth& gt, IouType iou_type,
+                            const ResultsOptions& options, int threads) {
+  const std::string& path = f.path;
   Where file{path, ""};
-  dom::array entries;
-  if (root.get_array().get(entries) != simdjson::SUCCESS) {
-    file.fail(std::string("results must be a list of detections, got ") + type_name(root.type()));
+  dom::array array;
+  if (f.root.get_array().get(array) != simdjson::SUCCESS) {
+    file.fail(std::string("results must be a list of detections, got ") + type_name(f.root.type()));
   }
-  CocoResults out;
-  out.detections.reserve(entries.size());
+  std::vector<dom::element> entries;
+  entries.reserve(array.size());
+  for (dom::element e : array) entries.push_back(e);
   // loadRes decides box-vs-mask results from the first entry alone.
   bool box_results = false;
-  if (entries.size() > 0) {
+  if (!entries.empty()) {
     dom::object first;
     dom::element box;
-    if (entries.at(0).get_object().get(first) == simdjson::SUCCESS && first["bbox"].get(box) == simdjson::SUCCESS) {
+    if (entries[0].get_object().get(first) == simdjson::SUCCESS && first["bbox"].get(box) == simdjson::SUCCESS) {
       dom::array a;
       box_results = !(box.get_array().get(a) == simdjson::SUCCESS && a.size() == 0);
     }
   }
-  size_t index = 0;
-  for (dom::element e : entries) {
+  std::vector<CocoObject> all;
+  std::vector<uint8_t> unknown_category(entries.size(), 0);
+  convert_parallel(entries, all, threads, [&](size_t index, const dom::element& e) {
     Where where{path, "result[" + std::to_string(index) + "]"};
-    ++index;
     dom::object o = as_object(e, "a result", where);
     CocoObject det;
-    det.id = static_cast<int64_t>(index);  // 1-based position, as loadRes assigns
+    det.id = static_cast<int64_t>(index + 1);  // 1-based position, as loadRes assigns
     det.image_id = as_id(require(o, "image_id", where), "image_id", where);
     det.category_id = as_id(require(o, "category_id", where), "category_id", where);
     where.entry += " (image " + std::to_string(det.image_id) + ", category " + std::to_string(det.category_id) + ")";
@@ -287,10 +321,12 @@ CocoResults load_coco_results(const std::string& path, const CocoGroundTruth& gt
     if (img == gt.image_index.end()) where.fail("image_id is not in the ground truth '" + gt.path + "'");
     if (gt.category_index.find(det.category_id) == gt.category_index.end()) {
       if (options.drop_unknown_categories) {
-        ++out.dropped_unknown_category;
-        continue;
+        unknown_category[index] = 1;
+        return det;
       }
-      where.fail("category_id is not in the ground truth's categories (pass --ignore-unknown-categories to drop such results as pycocotools does)");
+      where.fail(
+          "category_id is not in the ground truth's categories (pass --ignore-unknown-categories to drop such "
+          "results as pycocotools does)");
     }
     const CocoImage& image = gt.images[img->second];
     dom::element seg, box;
@@ -315,9 +351,48 @@ CocoResults load_coco_results(const std::string& path, const CocoGroundTruth& gt
       det.bbox = has_box ? read_bbox(box, where) : rle_to_bbox(det.mask);
       if (iou_type == IouType::Bbox) det.mask = Rle{};  // not needed any more
     }
-    out.detections.push_back(std::move(det));
+    return det;
+  });
+  CocoResults out;
+  out.detections.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (unknown_category[i]) {
+      ++out.dropped_unknown_category;
+    } else {
+      out.detections.push_back(std::move(all[i]));
+    }
   }
   return out;
+}
+
+}  // namespace
+
+CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type, int threads) {
+  JsonFile f;
+  f.path = path;
+  parse_file(f);
+  return convert_ground_truth(f, iou_type, threads);
+}
+
+CocoResults load_coco_results(const std::string& path, const CocoGroundTruth& gt, IouType iou_type,
+                              const ResultsOptions& options, int threads) {
+  JsonFile f;
+  f.path = path;
+  parse_file(f);
+  return convert_results(f, gt, iou_type, options, threads);
+}
+
+CocoEvalInputs load_coco_gt_and_results(const std::string& gt_path, const std::string& results_path, IouType iou_type,
+                                        const ResultsOptions& options, int threads) {
+  // Parse both files at once (parsing is memory-bound and single-threaded per file).
+  JsonFile gt_file, dt_file;
+  gt_file.path = gt_path;
+  dt_file.path = results_path;
+  parallel_for(2, threads, [&](size_t i) { parse_file(i == 0 ? gt_file : dt_file); });
+  CocoEvalInputs inputs;
+  inputs.gt = convert_ground_truth(gt_file, iou_type, threads);
+  inputs.results = convert_results(dt_file, inputs.gt, iou_type, options, threads);
+  return inputs;
 }
 
 }  // namespace rgbdseg

@@ -52,7 +52,8 @@ struct CocoGroundTruth {
 // Reads a COCO instances JSON. With IouType::Segm every annotation needs a
 // `segmentation` (compressed or uncompressed RLE, or polygons); with Bbox a
 // `bbox`. A missing `area` is computed from the mask (segm) or box (bbox).
-CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type);
+// Annotations are decoded on `threads` threads (0 = all cores).
+CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type, int threads = 0);
 
 struct ResultsOptions {
   // pycocotools silently never evaluates detections of a category that is not
@@ -71,6 +72,15 @@ struct CocoResults {
 // segmentation is the box polygon); otherwise the area is the mask's pixel
 // count and a missing bbox is the mask's box.
 CocoResults load_coco_results(const std::string& path, const CocoGroundTruth& gt, IouType iou_type,
-                              const ResultsOptions& options = {});
+                              const ResultsOptions& options = {}, int threads = 0);
+
+struct CocoEvalInputs {
+  CocoGroundTruth gt;
+  CocoResults results;
+};
+
+// Both files at once: parses them concurrently, then converts each.
+CocoEvalInputs load_coco_gt_and_results(const std::string& gt_path, const std::string& results_path,
+                                        IouType iou_type, const ResultsOptions& options = {}, int threads = 0);
 
 }  // namespace rgbdseg

@@ -86,6 +86,20 @@ void CocoEvaluator::evaluate() {
     dts[ip->second * C + cp->second].push_back(&d);
   }
 
+  // Boxes of every object once: the IoU pre-check (boxes must overlap) uses them.
+  const bool segm = params_.iou_type == IouType::Segm;
+  std::vector<BBox> gt_boxes(gt_.annotations.size()), dt_boxes(dts_.size());
+  parallel_for(gt_boxes.size() + dt_boxes.size(), params_.num_threads, [&](size_t j) {
+    if (j < gt_boxes.size()) {
+      gt_boxes[j] = segm ? rle_to_bbox(gt_.annotations[j].mask) : gt_.annotations[j].bbox;
+    } else {
+      const auto& d = dts_[j - gt_boxes.size()];
+      dt_boxes[j - gt_boxes.size()] = segm ? rle_to_bbox(d.mask) : d.bbox;
+    }
+  });
+  auto gt_box = [&](const CocoObject* g) -> const BBox& { return gt_boxes[static_cast<size_t>(g - gt_.annotations.data())]; };
+  auto dt_box = [&](const CocoObject* d) -> const BBox& { return dt_boxes[static_cast<size_t>(d - dts_.data())]; };
+
   const size_t K = category_ids_.size();
   const size_t max_det = static_cast<size_t>(params_.max_dets.back());
   ious_.assign(I * K, IouMatrix{});
@@ -118,17 +132,11 @@ void CocoEvaluator::evaluate() {
       for (auto* g : gt) ious.gt_ids.push_back(g->id);
       if (D > 0 && G > 0) {
         ious.iou.resize(D * G);
-        std::vector<BBox> gt_boxes(G);
-        for (size_t g = 0; g < G; ++g) {
-          gt_boxes[g] = params_.iou_type == IouType::Segm ? rle_to_bbox(gt[g]->mask) : gt[g]->bbox;
-        }
         for (size_t d = 0; d < D; ++d) {
-          const CocoObject& det = *dt_sorted[d];
-          const BBox dt_box = params_.iou_type == IouType::Segm ? rle_to_bbox(det.mask) : det.bbox;
+          const CocoObject* det = dt_sorted[d];
           for (size_t g = 0; g < G; ++g) {
-            ious.iou[d * G + g] = params_.iou_type == IouType::Segm
-                                      ? rle_iou(det.mask, dt_box, gt[g]->mask, gt_boxes[g], gt[g]->iscrowd)
-                                      : bbox_iou(dt_box, gt_boxes[g], gt[g]->iscrowd);
+            ious.iou[d * G + g] = segm ? rle_iou(det->mask, dt_box(det), gt[g]->mask, gt_box(gt[g]), gt[g]->iscrowd)
+                                       : bbox_iou(dt_box(det), gt_box(gt[g]), gt[g]->iscrowd);
           }
         }
       }

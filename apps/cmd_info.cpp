@@ -2,19 +2,18 @@
 // and to check a machine's set-up.
 #include <cstdio>
 
-#include "commands.h"
-#include "torch_plugin.h"
+#include "plugins.h"
+#include "rgbdseg/runtime/runtime.h"
 
 namespace rgbdseg::app {
 
 namespace {
 
 int run_info(const CommonArgs& args) {
-  Config config = start_command("info", args);
-  const TorchApi& torch = torch_api();
-  const int threads = torch.configure_runtime(config.runtime.threads);
+  const Config config = start_command("info", args);
+  const int threads = configure_runtime(config.runtime.threads);
   std::printf("%s", version_text().c_str());
-  std::printf("runtime %s\n", torch.system_info().c_str());
+  std::printf("runtime %s\n", system_info().c_str());
   std::printf("threads in use %d\n", threads);
   return 0;
 }

@@ -1,36 +1,75 @@
 // rgbdseg: the command-line tool. Parses, dispatches to one command, and turns
 // every failure into one line on stderr: exit 1 for errors, 2 for usage errors.
 #include <cstdio>
+#include <cstring>
 
-#include "commands.h"
-#include "torch_plugin.h"
+#include "plugins.h"
+#include "rgbdseg/core/error.h"
+
+namespace {
+
+using namespace rgbdseg::app;
+
+// The first argument not starting with '-': the command's name, or "".
+std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] != '-') return argv[i];
+  }
+  return "";
+}
+
+const CommandInfo* find_command(const std::string& name) {
+  for (const auto& c : command_table()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+// First line only: LibTorch errors carry multi-line context and backtraces.
+std::string one_line(const char* what) {
+  std::string s = what;
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace rgbdseg::app;
   CLI::App app{"rgbdseg: RGB-D instance segmentation (Mask2Former with depth modules DGGM and E-DSAM)", "rgbdseg"};
   app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
-  app.fallthrough();
-  const std::vector<Command> commands = {
-      add_cocoeval_command(app),
-      add_inspect_command(app),
-      add_demo_command(app),
-      add_info_command(app),
-      add_synth_command(app),
-  };
-
-  auto active_name = [&]() -> std::string {
-    for (const auto& c : commands) {
-      if (c.app->parsed()) return "rgbdseg " + c.app->get_name();
+  std::vector<Command> commands;
+  const std::string word = first_word(argc, argv);
+  const CommandInfo* wanted = find_command(word);
+  if (!word.empty() && !wanted) {
+    std::string names;
+    for (const auto& c : command_table()) names += (names.empty() ? "" : ", ") + std::string(c.name);
+    std::fprintf(stderr, "rgbdseg: error: unknown command '%s' (commands: %s)\n", word.c_str(), names.c_str());
+    return 2;
+  }
+  try {
+    commands.push_back(add_cocoeval_command(app));
+    commands.push_back(add_inspect_command(app));
+    if (wanted && wanted->plugin) load_plugin_commands(wanted->plugin, app, commands);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rgbdseg: error: %s\n", one_line(e.what()).c_str());
+    return 1;
+  }
+  // Other plugins' commands appear in `rgbdseg --help` without being loaded.
+  for (const auto& c : command_table()) {
+    if (c.plugin && !(wanted && wanted->plugin && std::strcmp(c.plugin, wanted->plugin) == 0)) {
+      app.add_subcommand(c.name, c.summary)->allow_extras();
     }
-    return "rgbdseg";
-  };
+  }
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help, --version
-    const std::string name = active_name();
+    std::string name = "rgbdseg";
+    for (const auto& c : commands) {
+      if (c.app->parsed()) name += " " + c.app->get_name();
+    }
     std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", name.c_str(), e.what(), name.c_str());
     return 2;
   }
@@ -39,8 +78,7 @@ int main(int argc, char** argv) {
     try {
       return c.run();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "rgbdseg %s: error: %s\n", c.app->get_name().c_str(),
-                   describe_exception(e).c_str());
+      std::fprintf(stderr, "rgbdseg %s: error: %s\n", c.app->get_name().c_str(), one_line(e.what()).c_str());
       return 1;
     }
   }

@@ -123,7 +123,10 @@ std::string rle_to_string(const Rle& rle) {
 
 Rle rle_from_string(std::string_view counts, int64_t h, int64_t w) {
   Rle rle{h, w, {}};
-  rle.counts.reserve(counts.size());
+  // One run ends at each character without the continuation bit (0x20).
+  size_t runs = 0;
+  for (char ch : counts) runs += ((static_cast<unsigned char>(ch) - 48) & 0x20) == 0;
+  rle.counts.reserve(runs);
   size_t p = 0;
   while (p < counts.size()) {
     int64_t x = 0;

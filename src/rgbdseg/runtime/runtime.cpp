@@ -2,7 +2,6 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
-#include <c10/util/Exception.h>
 #include <torch/version.h>
 
 #include <cstdlib>
@@ -44,13 +43,5 @@ std::string system_info() {
          (at::hasMKLDNN() ? ", oneDNN on" : "");
 }
 
-std::string describe_exception(const std::exception& e) {
-  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) {
-    std::string msg = c10->what_without_backtrace();
-    const auto nl = msg.find('\n');
-    return "LibTorch: " + (nl == std::string::npos ? msg : msg.substr(0, nl));
-  }
-  return e.what();
-}
 
 }  // namespace rgbdseg

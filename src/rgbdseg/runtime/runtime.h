@@ -14,7 +14,4 @@ int configure_runtime(int threads);
 // One line: threads, BLAS, device, LibTorch version (logged at start-up).
 std::string system_info();
 
-// A one-line message for any exception, without c10's backtraces.
-std::string describe_exception(const std::exception& e);
-
 }  // namespace rgbdseg

@@ -1,0 +1,8 @@
+// The "images" plugin: commands that read or write images (OpenCV).
+#include "plugins.h"
+
+extern "C" void rgbdseg_register_commands(CLI::App* app, std::vector<rgbdseg::app::Command>* commands) {
+  using namespace rgbdseg::app;
+  commands->push_back(add_synth_command(*app));
+  commands->push_back(add_demo_command(*app));
+}

@@ -348,7 +348,11 @@ CocoResults convert_results(const JsonFile& f, const CocoGroundTruth& gt, IouTyp
       if (!has_seg) where.fail("missing key 'segmentation' (and the first result has no 'bbox')");
       det.mask = read_segmentation(seg, image.height, image.width, where);
       det.area = static_cast<double>(rle_area(det.mask));
-      det.bbox = has_box ? read_bbox(box, where) : rle_to_bbox(det.mask);
+      if (has_box) {
+        det.bbox = read_bbox(box, where);
+      } else if (iou_type == IouType::Bbox) {
+        det.bbox = rle_to_bbox(det.mask);  // loadRes' toBbox; segm evaluation never reads it
+      }
       if (iou_type == IouType::Bbox) det.mask = Rle{};  // not needed any more
     }
     return det;

@@ -36,7 +36,7 @@ struct CocoObject {
   bool iscrowd = false;
   double area = 0;   // GT: the file's `area`; detection: as pycocotools' loadRes sets it
   double score = 0;  // detections only
-  BBox bbox{};       // the `bbox` field (or derived from the mask, as loadRes does)
+  BBox bbox{};       // the `bbox` field; for bbox evaluation derived from the mask when absent
   Rle mask;          // segm only; h = w = 0 when masks were not needed
 };
 

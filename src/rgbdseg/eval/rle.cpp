@@ -168,12 +168,12 @@ BBox rle_to_bbox(const Rle& rle) {
   // a foreground run that wraps into the next column yields a full-height box.
   const uint32_t h = static_cast<uint32_t>(rle.h), w = static_cast<uint32_t>(rle.w);
   const size_t m = (rle.counts.size() / 2) * 2;
-  if (m == 0) return {0, 0, 0, 0};
+  if (m == 0 || h == 0) return {0, 0, 0, 0};
   uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
   for (size_t j = 0; j < m; ++j) {
     cc += rle.counts[j];
     const uint32_t t = cc - static_cast<uint32_t>(j % 2);
-    const uint32_t y = t % h, x = (t - y) / h;
+    const uint32_t x = t / h, y = t - x * h;  // one division per run boundary
     if (j % 2 == 0) {
       xp = x;
     } else if (xp < x) {

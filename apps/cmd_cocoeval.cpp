@@ -7,7 +7,6 @@
 #include "commands.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
-#include "rgbdseg/core/memory.h"
 #include "rgbdseg/eval/coco_eval.h"
 
 namespace rgbdseg::app {
@@ -29,7 +28,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int run_cocoeval(const CocoEvalArgs& args) {
-  prefer_huge_pages_for_heap();
   Config config = start_command("cocoeval", args.common);
   if (!args.iou_type.empty()) config.eval.iou_type = args.iou_type;
   if (args.no_cats) config.eval.use_cats = false;

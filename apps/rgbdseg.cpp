@@ -5,6 +5,7 @@
 
 #include "plugins.h"
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/memory.h"
 
 namespace {
 
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands;
   const std::string word = first_word(argc, argv);
+  // Batch evaluation allocates ~100k small objects: huge pages halve its time here.
+  if (word == "cocoeval") rgbdseg::reexec_with_huge_page_malloc(argv);
   const CommandInfo* wanted = find_command(word);
   if (!word.empty() && !wanted) {
     std::string names;

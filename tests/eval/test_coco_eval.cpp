@@ -152,12 +152,12 @@ void check_dumps(const std::string& dir, bool use_cats) {
     const auto key = std::make_tuple(e["image_id"].get<int64_t>(), e["category_id"].get<int64_t>(), a);
     ASSERT_TRUE(evals.count(key)) << "image " << std::get<0>(key) << " category " << std::get<1>(key);
     const ImageEvaluation& o = *evals[key];
-    EXPECT_EQ(o.dt_ids, e["dtIds"].get<std::vector<int64_t>>());
-    EXPECT_EQ(o.gt_ids, e["gtIds"].get<std::vector<int64_t>>());
-    EXPECT_EQ(o.dt_scores, e["dtScores"].get<std::vector<double>>());
-    std::vector<int> gt_ignore(o.gt_ignore.begin(), o.gt_ignore.end());
+    const size_t D = o.num_dt, G = o.num_gt;
+    EXPECT_EQ(std::vector<int64_t>(o.dt_ids, o.dt_ids + D), e["dtIds"].get<std::vector<int64_t>>());
+    EXPECT_EQ(std::vector<int64_t>(o.gt_ids, o.gt_ids + G), e["gtIds"].get<std::vector<int64_t>>());
+    EXPECT_EQ(std::vector<double>(o.dt_scores, o.dt_scores + D), e["dtScores"].get<std::vector<double>>());
+    std::vector<int> gt_ignore(o.gt_ignore, o.gt_ignore + G);
     EXPECT_EQ(gt_ignore, e["gtIgnore"].get<std::vector<int>>());
-    const size_t D = o.dt_ids.size(), G = o.gt_ids.size();
     for (size_t t = 0; t < 10; ++t) {
       for (size_t d = 0; d < D; ++d) {
         EXPECT_EQ(o.dt_matches[t * D + d], e["dtMatches"][t][d].get<int64_t>());

@@ -87,6 +87,10 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
     throw Error(path + ": invalid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(path + ": /: expected an object, got " + type_of(j));
+  // Check each file on its own, so a mistake in a base preset names that preset.
+  ojson own = j;
+  own.erase("base");
+  config_from_json(own, path);
   if (!j.contains("base")) return j;
   if (!j["base"].is_string()) throw Error(path + ": /base: expected a string (a path), got " + type_of(j["base"]));
   std::filesystem::path base = j["base"].get<std::string>();

@@ -1,27 +1,22 @@
 #include "rgbdseg/core/memory.h"
 
-#include <malloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdint>
 #include <cstdlib>
+#include <string>
 
 namespace rgbdseg {
 
-void prefer_huge_pages_for_heap() {
-  constexpr size_t kHuge = size_t{2} << 20;
-  mallopt(M_ARENA_MAX, 1);                // worker threads share the (advised) main heap
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);    // big buffers from the heap too (32 MiB is glibc's cap)
-  mallopt(M_TOP_PAD, 256 << 20);          // grow the heap in large steps, so one advice covers it
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);   // and do not hand it back between phases
-  // Force one growth now, then advise everything from here to the top.
-  void* probe = std::malloc(16 << 20);
-  if (!probe) return;
-  const auto begin = (reinterpret_cast<uintptr_t>(probe) + kHuge - 1) & ~(kHuge - 1);
-  const auto end = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  std::free(probe);
+void reexec_with_huge_page_malloc(char** argv) {
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  std::string tunables = current ? current : "";
+  if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return;  // already set (or we re-executed)
+  // hugetlb=1: madvise(MADV_HUGEPAGE) on every heap growth; top_pad: grow in
+  // 256 MiB steps (virtual; pages are only backed when touched).
+  tunables += (tunables.empty() ? "" : ":") + std::string("glibc.malloc.hugetlb=1:glibc.malloc.top_pad=268435456");
+  if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // exec failed: carry on with the default allocator.
 }
 
 }  // namespace rgbdseg

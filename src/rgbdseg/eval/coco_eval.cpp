@@ -103,91 +103,126 @@ void CocoEvaluator::evaluate() {
   const size_t K = category_ids_.size();
   const size_t max_det = static_cast<size_t>(params_.max_dets.back());
   ious_.assign(I * K, IouMatrix{});
-  evals_.assign(K * A * I, ImageEvaluation{});
-  eval_present_.assign(K * A * I, 0);
+  stores_.assign(I, ImageStore{});
+  eval_index_.assign(K * A * I, nullptr);
 
   parallel_for(I, params_.num_threads, [&](size_t i) {
-    std::vector<const CocoObject*> gt, dt;
+    // The GTs and detections of (image i, k): one category, or all of them.
+    std::vector<std::vector<const CocoObject*>> gt(K), dt(K);
     for (size_t k = 0; k < K; ++k) {
-      gt.clear();
-      dt.clear();
       if (params_.use_cats) {
-        gt = gts[i * C + k];
-        dt = dts[i * C + k];
+        gt[k] = gts[i * C + k];
+        dt[k] = dts[i * C + k];
       } else {
         for (size_t c = 0; c < C; ++c) {
-          gt.insert(gt.end(), gts[i * C + c].begin(), gts[i * C + c].end());
-          dt.insert(dt.end(), dts[i * C + c].begin(), dts[i * C + c].end());
+          gt[k].insert(gt[k].end(), gts[i * C + c].begin(), gts[i * C + c].end());
+          dt[k].insert(dt[k].end(), dts[i * C + c].begin(), dts[i * C + c].end());
         }
       }
-      if (gt.empty() && dt.empty()) continue;
+    }
+    // Size this image's storage exactly, so the views stay valid while it fills.
+    ImageStore& store = stores_[i];
+    size_t n_ints = 0, n_scores = 0, n_flags = 0, n_evals = 0;
+    for (size_t k = 0; k < K; ++k) {
+      if (gt[k].empty() && dt[k].empty()) continue;
+      const size_t D = std::min(dt[k].size(), max_det), G = gt[k].size();
+      n_ints += D + A * (G + T * D + T * G);
+      n_scores += D;
+      n_flags += A * (G + T * D);
+      n_evals += A;
+    }
+    store.ints.assign(n_ints, 0);
+    store.scores.resize(n_scores);
+    store.flags.assign(n_flags, 0);
+    store.evals.resize(n_evals);
+    int64_t* ints = store.ints.data();
+    double* scores = store.scores.data();
+    uint8_t* flags = store.flags.data();
+    ImageEvaluation* next_eval = store.evals.data();
 
+    for (size_t k = 0; k < K; ++k) {
+      if (gt[k].empty() && dt[k].empty()) continue;
       // computeIoU: detections by score, top max_det, against GTs in file order.
-      const std::vector<size_t> order = order_by_score(dt);
-      const size_t D = std::min(order.size(), max_det), G = gt.size();
+      const std::vector<size_t> order = order_by_score(dt[k]);
+      const size_t D = std::min(order.size(), max_det), G = gt[k].size();
       std::vector<const CocoObject*> dt_sorted(D);
-      for (size_t d = 0; d < D; ++d) dt_sorted[d] = dt[order[d]];
+      for (size_t d = 0; d < D; ++d) dt_sorted[d] = dt[k][order[d]];
+      const std::vector<const CocoObject*>& g_objs = gt[k];
       IouMatrix& ious = ious_[i * K + k];
       for (auto* d : dt_sorted) ious.dt_ids.push_back(d->id);
-      for (auto* g : gt) ious.gt_ids.push_back(g->id);
+      for (auto* g : g_objs) ious.gt_ids.push_back(g->id);
       if (D > 0 && G > 0) {
         ious.iou.resize(D * G);
         for (size_t d = 0; d < D; ++d) {
           const CocoObject* det = dt_sorted[d];
           for (size_t g = 0; g < G; ++g) {
-            ious.iou[d * G + g] = segm ? rle_iou(det->mask, dt_box(det), gt[g]->mask, gt_box(gt[g]), gt[g]->iscrowd)
-                                       : bbox_iou(dt_box(det), gt_box(gt[g]), gt[g]->iscrowd);
+            ious.iou[d * G + g] =
+                segm ? rle_iou(det->mask, dt_box(det), g_objs[g]->mask, gt_box(g_objs[g]), g_objs[g]->iscrowd)
+                     : bbox_iou(dt_box(det), gt_box(g_objs[g]), g_objs[g]->iscrowd);
           }
         }
       }
+      int64_t* dt_ids = ints;
+      ints += D;
+      std::copy(ious.dt_ids.begin(), ious.dt_ids.end(), dt_ids);
+      double* dt_scores = scores;
+      scores += D;
+      for (size_t d = 0; d < D; ++d) dt_scores[d] = dt_sorted[d]->score;
 
       // evaluateImg for every area range.
+      std::vector<uint8_t> ignore(G), crowd(G);
+      std::vector<size_t> gt_order(G);
       for (size_t a = 0; a < A; ++a) {
         const double lo = params_.area_ranges[a][0], hi = params_.area_ranges[a][1];
-        std::vector<uint8_t> ignore(G);
-        for (size_t g = 0; g < G; ++g) ignore[g] = gt[g]->iscrowd || gt[g]->area < lo || gt[g]->area > hi;
+        for (size_t g = 0; g < G; ++g) ignore[g] = g_objs[g]->iscrowd || g_objs[g]->area < lo || g_objs[g]->area > hi;
         // GTs with ignore last, otherwise in file order.
-        std::vector<size_t> gt_order(G);
         std::iota(gt_order.begin(), gt_order.end(), size_t{0});
         std::stable_sort(gt_order.begin(), gt_order.end(), [&](size_t x, size_t y) { return ignore[x] < ignore[y]; });
 
-        ImageEvaluation& e = evals_[(k * A + a) * I + i];
-        eval_present_[(k * A + a) * I + i] = 1;
+        ImageEvaluation& e = *next_eval++;
         e.image_id = image_ids_[i];
         e.category_id = category_ids_[k];
         e.area_index = a;
-        e.dt_ids = ious.dt_ids;
-        e.dt_scores.resize(D);
-        for (size_t d = 0; d < D; ++d) e.dt_scores[d] = dt_sorted[d]->score;
-        e.gt_ids.resize(G);
-        e.gt_ignore.resize(G);
-        std::vector<uint8_t> crowd(G);
+        e.num_dt = D;
+        e.num_gt = G;
+        e.dt_ids = dt_ids;
+        e.dt_scores = dt_scores;
+        int64_t* gt_ids = ints;
+        int64_t* dt_matches = ints + G;
+        int64_t* gt_matches = ints + G + T * D;
+        ints += G + T * D + T * G;
+        uint8_t* gt_ignore = flags;
+        uint8_t* dt_ignore = flags + G;
+        flags += G + T * D;
+        e.gt_ids = gt_ids;
+        e.gt_ignore = gt_ignore;
+        e.dt_matches = dt_matches;
+        e.gt_matches = gt_matches;
+        e.dt_ignore = dt_ignore;
+        eval_index_[(k * A + a) * I + i] = &e;
         for (size_t g = 0; g < G; ++g) {
-          e.gt_ids[g] = gt[gt_order[g]]->id;
-          e.gt_ignore[g] = ignore[gt_order[g]];
-          crowd[g] = gt[gt_order[g]]->iscrowd;
+          gt_ids[g] = g_objs[gt_order[g]]->id;
+          gt_ignore[g] = ignore[gt_order[g]];
+          crowd[g] = g_objs[gt_order[g]]->iscrowd;
         }
-        e.dt_matches.assign(T * D, 0);
-        e.gt_matches.assign(T * G, 0);
-        e.dt_ignore.assign(T * D, 0);
         if (!ious.iou.empty()) {
           for (size_t t = 0; t < T; ++t) {
-            int64_t* gtm = &e.gt_matches[t * G];
+            int64_t* gtm = gt_matches + t * G;
             for (size_t d = 0; d < D; ++d) {
               // Best GT so far; equal IoU moves the match to the later GT, as in pycocotools.
               double best = std::min(params_.iou_thresholds[t], 1 - 1e-10);
               long m = -1;
               for (size_t g = 0; g < G; ++g) {
-                if (gtm[g] > 0 && !crowd[g]) continue;               // taken, and not a crowd region
-                if (m > -1 && !e.gt_ignore[m] && e.gt_ignore[g]) break;  // matched a real GT; rest are ignored
+                if (gtm[g] > 0 && !crowd[g]) continue;                 // taken, and not a crowd region
+                if (m > -1 && !gt_ignore[m] && gt_ignore[g]) break;    // matched a real GT; rest are ignored
                 const double iou = ious.iou[d * G + gt_order[g]];
                 if (iou < best) continue;
                 best = iou;
                 m = static_cast<long>(g);
               }
               if (m == -1) continue;
-              e.dt_ignore[t * D + d] = e.gt_ignore[m];
-              e.dt_matches[t * D + d] = e.gt_ids[m];
+              dt_ignore[t * D + d] = gt_ignore[m];
+              dt_matches[t * D + d] = gt_ids[m];
               gtm[m] = dt_sorted[d]->id;
             }
           }
@@ -197,7 +232,7 @@ void CocoEvaluator::evaluate() {
           const double area = dt_sorted[d]->area;
           if (area < lo || area > hi) {
             for (size_t t = 0; t < T; ++t) {
-              if (e.dt_matches[t * D + d] == 0) e.dt_ignore[t * D + d] = 1;
+              if (dt_matches[t * D + d] == 0) dt_ignore[t * D + d] = 1;
             }
           }
         }
@@ -209,8 +244,8 @@ void CocoEvaluator::evaluate() {
 
 std::vector<const ImageEvaluation*> CocoEvaluator::image_evaluations() const {
   std::vector<const ImageEvaluation*> out;
-  for (size_t j = 0; j < evals_.size(); ++j) {
-    if (eval_present_[j]) out.push_back(&evals_[j]);
+  for (const ImageEvaluation* e : eval_index_) {
+    if (e) out.push_back(e);
   }
   return out;
 }
@@ -241,13 +276,12 @@ CocoEvalResult CocoEvaluator::accumulate() const {
         dets.clear();
         size_t n_evals = 0, npig = 0;
         for (size_t i = 0; i < I; ++i) {
-          const size_t j = (k * A + a) * I + i;
-          if (!eval_present_[j]) continue;
-          const ImageEvaluation& e = evals_[j];
+          const ImageEvaluation* e = eval_index_[(k * A + a) * I + i];
+          if (!e) continue;
           ++n_evals;
-          const size_t D = std::min(e.dt_scores.size(), max_det);
-          for (size_t d = 0; d < D; ++d) dets.push_back({e.dt_scores[d], &e, d});
-          for (uint8_t ig : e.gt_ignore) npig += ig == 0;
+          const size_t D = std::min(e->num_dt, max_det);
+          for (size_t d = 0; d < D; ++d) dets.push_back({e->dt_scores[d], e, d});
+          for (size_t g = 0; g < e->num_gt; ++g) npig += e->gt_ignore[g] == 0;
         }
         if (n_evals == 0 || npig == 0) continue;
         std::stable_sort(dets.begin(), dets.end(), [](const Det& x, const Det& y) { return x.score > y.score; });
@@ -258,7 +292,7 @@ CocoEvalResult CocoEvaluator::accumulate() const {
           double tp = 0, fp = 0;
           for (size_t j = 0; j < nd; ++j) {
             const ImageEvaluation& e = *dets[j].e;
-            const size_t D = e.dt_scores.size();
+            const size_t D = e.num_dt;
             if (!e.dt_ignore[t * D + dets[j].d]) {
               if (e.dt_matches[t * D + dets[j].d] != 0) {
                 tp += 1;

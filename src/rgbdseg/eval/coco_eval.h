@@ -29,17 +29,21 @@ struct CocoEvalParams {
 };
 
 // pycocotools' evalImgs entry: matching of one (image, category, area range).
+// A view into the evaluator's per-image storage, valid while the evaluator lives
+// (one allocation set per image instead of seven vectors per entry).
 struct ImageEvaluation {
   int64_t image_id = 0;
   int64_t category_id = 0;  // -1 with use_cats off
   size_t area_index = 0;
-  std::vector<int64_t> dt_ids;       // score order, at most max_dets.back()
-  std::vector<double> dt_scores;
-  std::vector<int64_t> gt_ids;       // ignored GTs last
-  std::vector<uint8_t> gt_ignore;
-  std::vector<int64_t> dt_matches;   // [T][D] matched GT id, 0 = none
-  std::vector<int64_t> gt_matches;   // [T][G] matched detection id, 0 = none
-  std::vector<uint8_t> dt_ignore;    // [T][D]
+  size_t num_dt = 0;                     // D: detections, score order, at most max_dets.back()
+  size_t num_gt = 0;                     // G: GTs, ignored ones last
+  const int64_t* dt_ids = nullptr;       // [D]
+  const double* dt_scores = nullptr;     // [D]
+  const int64_t* gt_ids = nullptr;       // [G]
+  const uint8_t* gt_ignore = nullptr;    // [G]
+  const int64_t* dt_matches = nullptr;   // [T][D] matched GT id, 0 = none
+  const int64_t* gt_matches = nullptr;   // [T][G] matched detection id, 0 = none
+  const uint8_t* dt_ignore = nullptr;    // [T][D]
 };
 
 // IoU matrix of one (image, category): rows = detections in score order
@@ -94,8 +98,15 @@ class CocoEvaluator {
   std::vector<int64_t> image_ids_;     // sorted
   std::vector<int64_t> category_ids_;  // sorted GT categories ({-1} without cats)
   std::vector<IouMatrix> ious_;        // [i * K + k]
-  std::vector<ImageEvaluation> evals_;  // [(k * A + a) * I + i]
-  std::vector<uint8_t> eval_present_;
+  // Storage behind the ImageEvaluation views, one block per image.
+  struct ImageStore {
+    std::vector<int64_t> ints;
+    std::vector<double> scores;
+    std::vector<uint8_t> flags;
+    std::vector<ImageEvaluation> evals;
+  };
+  std::vector<ImageStore> stores_;                  // [image]
+  std::vector<const ImageEvaluation*> eval_index_;  // [(k * A + a) * I + i], nullptr = no GT and no detection
   bool evaluated_ = false;
 };
 

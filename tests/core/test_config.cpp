@@ -1,0 +1,325 @@
+// Strict config loading: defaults, files, "base" chains, versions and --set overrides.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "rgbdseg/core/config.h"
+#include "rgbdseg/core/error.h"
+#include "temp_dir.h"
+
+using namespace rgbdseg;
+using rgbdseg::testing::ScopedTempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+// The message of the rgbdseg::Error that load_config throws ("" and a test failure if none).
+std::string load_error(const std::string& path, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_config(path, overrides);
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected rgbdseg::Error, got another exception: " << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "load_config(\"" << path << "\") did not throw";
+  return "";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsWithoutFile) {
+  const Config c = load_config("");
+  EXPECT_EQ(c.version, kConfigVersion);
+  EXPECT_EQ(c.runtime.threads, 0);
+  EXPECT_EQ(c.runtime.log_level, "info");
+  EXPECT_EQ(c.eval.iou_type, "segm");
+  EXPECT_TRUE(c.eval.use_cats);
+}
+
+TEST(Config, FileOverridesOneKeyAndKeepsOtherDefaults) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"eval": {"iou_type": "bbox"}, "runtime": {"threads": 3}})");
+  const Config c = load_config(path);
+  EXPECT_EQ(c.eval.iou_type, "bbox");
+  EXPECT_EQ(c.runtime.threads, 3);
+  EXPECT_TRUE(c.eval.use_cats);           // untouched
+  EXPECT_EQ(c.runtime.log_level, "info");  // untouched
+}
+
+TEST(Config, EmptyObjectFileGivesDefaults) {
+  ScopedTempDir dir;
+  const Config c = load_config(dir.write("c.json", "{}"));
+  EXPECT_EQ(c.runtime.threads, 0);
+  EXPECT_EQ(c.eval.iou_type, "segm");
+}
+
+TEST(Config, UnknownKeyNamesFilePointerAndValidKeys) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("typo.json", R"({"runtime": {"thread": 2}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("/runtime/thread"));
+  EXPECT_THAT(msg, HasSubstr("unknown key"));
+  EXPECT_THAT(msg, HasSubstr("threads, log_level"));
+}
+
+TEST(Config, UnknownTopLevelKeyListsTopLevelKeys) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("typo.json", R"({"evaluation": {}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path + ": /evaluation: unknown key"));
+  EXPECT_THAT(msg, HasSubstr("version, runtime, eval"));
+}
+
+TEST(Config, WrongTypeNamesExpectedAndGot) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"runtime": {"threads": "two"}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("/runtime/threads"));
+  EXPECT_THAT(msg, HasSubstr("expected an integer, got a string"));
+  EXPECT_THAT(msg, HasSubstr("\"two\""));
+}
+
+TEST(Config, BooleanWhereObjectExpected) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"eval": true})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path + ": /eval: expected an object, got a boolean"));
+}
+
+TEST(Config, FloatWhereIntegerExpected) {
+  ScopedTempDir dir;
+  const std::string msg = load_error(dir.write("c.json", R"({"runtime": {"threads": 1.5}})"));
+  EXPECT_THAT(msg, HasSubstr("/runtime/threads: expected an integer, got a number"));
+}
+
+TEST(Config, NegativeThreadsRejected) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"runtime": {"threads": -1}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("/runtime/threads: must be >= 0"));
+}
+
+TEST(Config, BadEnumListsValidValues) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"eval": {"iou_type": "mask"}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("/eval/iou_type"));
+  EXPECT_THAT(msg, HasSubstr("expected one of segm, bbox"));
+  EXPECT_THAT(msg, HasSubstr("got \"mask\""));
+}
+
+TEST(Config, BadLogLevelListsValidValues) {
+  ScopedTempDir dir;
+  const std::string msg = load_error(dir.write("c.json", R"({"runtime": {"log_level": "verbose"}})"));
+  EXPECT_THAT(msg, HasSubstr("/runtime/log_level: expected one of error, warn, info, debug; got \"verbose\""));
+}
+
+TEST(Config, InvalidJsonNamesFile) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("broken.json", R"({"runtime": {"threads": 2,}})");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("invalid JSON"));
+}
+
+TEST(Config, TopLevelArrayRejected) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", "[1, 2]");
+  EXPECT_THAT(load_error(path), HasSubstr(path + ": /: expected an object, got an array"));
+}
+
+TEST(Config, MissingFileNamesPath) {
+  ScopedTempDir dir;
+  const std::string path = dir.file("nope.json");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("cannot open"));
+}
+
+TEST(Config, BaseChildOverridesBase) {
+  ScopedTempDir dir;
+  dir.write("base.json", R"({"runtime": {"threads": 3, "log_level": "debug"}, "eval": {"use_cats": false}})");
+  const std::string child = dir.write("child.json", R"({"base": "base.json", "runtime": {"threads": 5}})");
+  const Config c = load_config(child);
+  EXPECT_EQ(c.runtime.threads, 5);           // child wins
+  EXPECT_EQ(c.runtime.log_level, "debug");   // from base, same object as the overridden key
+  EXPECT_FALSE(c.eval.use_cats);             // from base
+  EXPECT_EQ(c.eval.iou_type, "segm");        // default
+}
+
+TEST(Config, BasePathIsRelativeToTheFileNotTheWorkingDirectory) {
+  ScopedTempDir dir;
+  // presets/root.json <- presets/mid.json <- runs/exp/child.json; the working directory is elsewhere.
+  dir.write("presets/root.json", R"({"eval": {"iou_type": "bbox"}, "runtime": {"threads": 1}})");
+  dir.write("presets/mid.json", R"({"base": "root.json", "runtime": {"threads": 2}})");
+  const std::string child = dir.write("runs/exp/child.json", R"({"base": "../../presets/mid.json", "eval": {"use_cats": false}})");
+  const Config c = load_config(child);
+  EXPECT_EQ(c.eval.iou_type, "bbox");  // root
+  EXPECT_EQ(c.runtime.threads, 2);     // mid over root
+  EXPECT_FALSE(c.eval.use_cats);       // child
+}
+
+TEST(Config, BaseLoopIsAnError) {
+  ScopedTempDir dir;
+  dir.write("a.json", R"({"base": "b.json"})");
+  dir.write("b.json", R"({"base": "a.json"})");
+  const std::string msg = load_error(dir.file("a.json"));
+  EXPECT_THAT(msg, HasSubstr("a.json"));
+  EXPECT_THAT(msg, HasSubstr("loop"));
+}
+
+TEST(Config, SelfBaseIsALoop) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("self.json", R"({"base": "./self.json"})");
+  EXPECT_THAT(load_error(path), HasSubstr("loop"));
+}
+
+TEST(Config, MissingBaseFileNamesBothFiles) {
+  ScopedTempDir dir;
+  const std::string child = dir.write("child.json", R"({"base": "presets/gone.json"})");
+  const std::string msg = load_error(child);
+  EXPECT_THAT(msg, HasSubstr(child + ": /base"));
+  EXPECT_THAT(msg, HasSubstr("gone.json"));
+  EXPECT_THAT(msg, HasSubstr("not found"));
+}
+
+TEST(Config, BaseMustBeAString) {
+  ScopedTempDir dir;
+  const std::string child = dir.write("child.json", R"({"base": 3})");
+  EXPECT_THAT(load_error(child), HasSubstr(child + ": /base: expected a string"));
+}
+
+// A mistake inside a base preset must name the preset, not the file that includes it.
+TEST(Config, UnknownKeyInBaseNamesTheBaseFile) {
+  ScopedTempDir dir;
+  const std::string base = dir.write("presets/base.json", R"({"runtime": {"thread": 2}})");
+  const std::string child = dir.write("child.json", R"({"base": "presets/base.json"})");
+  const std::string msg = load_error(child);
+  EXPECT_THAT(msg, HasSubstr("base.json: /runtime/thread: unknown key"));
+  EXPECT_THAT(msg, Not(HasSubstr("child.json")));
+}
+
+TEST(Config, BadEnumInBaseNamesTheBaseFile) {
+  ScopedTempDir dir;
+  dir.write("base.json", R"({"eval": {"iou_type": "mask"}})");
+  const std::string child = dir.write("child.json", R"({"base": "base.json", "runtime": {"threads": 1}})");
+  const std::string msg = load_error(child);
+  EXPECT_THAT(msg, HasSubstr("base.json: /eval/iou_type: expected one of segm, bbox"));
+  EXPECT_THAT(msg, Not(HasSubstr("child.json")));
+}
+
+TEST(Config, VersionTooNewRejected) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", "{\"version\": " + std::to_string(kConfigVersion + 1) + "}");
+  const std::string msg = load_error(path);
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("/version"));
+  EXPECT_THAT(msg, HasSubstr("version " + std::to_string(kConfigVersion + 1) + " is not supported"));
+}
+
+TEST(Config, VersionZeroRejectedCurrentAccepted) {
+  ScopedTempDir dir;
+  EXPECT_THAT(load_error(dir.write("zero.json", R"({"version": 0})")), HasSubstr("/version"));
+  const Config c = load_config(dir.write("cur.json", "{\"version\": " + std::to_string(kConfigVersion) + "}"));
+  EXPECT_EQ(c.version, kConfigVersion);
+}
+
+TEST(Config, SetWithJsonValue) {
+  const Config c = load_config("", {"runtime.threads=4", "eval.use_cats=false"});
+  EXPECT_EQ(c.runtime.threads, 4);
+  EXPECT_FALSE(c.eval.use_cats);
+}
+
+TEST(Config, SetWithBareStringValue) {
+  const Config c = load_config("", {"eval.iou_type=bbox", "runtime.log_level=debug"});
+  EXPECT_EQ(c.eval.iou_type, "bbox");
+  EXPECT_EQ(c.runtime.log_level, "debug");
+}
+
+TEST(Config, SetOverridesFileAndLaterSetWins) {
+  ScopedTempDir dir;
+  const std::string path = dir.write("c.json", R"({"runtime": {"threads": 3}, "eval": {"iou_type": "bbox"}})");
+  const Config c = load_config(path, {"runtime.threads=6", "runtime.threads=7"});
+  EXPECT_EQ(c.runtime.threads, 7);
+  EXPECT_EQ(c.eval.iou_type, "bbox");  // from the file, not overridden
+}
+
+TEST(Config, SetUnknownKeyNamesTheSetAndListsValidKeys) {
+  const std::string msg = load_error("", {"runtime.foo=1"});
+  EXPECT_THAT(msg, HasSubstr("--set runtime.foo"));
+  EXPECT_THAT(msg, HasSubstr("/runtime/foo: unknown key"));
+  EXPECT_THAT(msg, HasSubstr("threads, log_level"));
+}
+
+TEST(Config, SetBadTypeNamesKeyAndTypes) {
+  const std::string msg = load_error("", {"runtime.threads=many"});
+  EXPECT_THAT(msg, HasSubstr("--set runtime.threads"));
+  EXPECT_THAT(msg, HasSubstr("expected an integer, got a string"));
+}
+
+TEST(Config, SetBadEnumListsValidValues) {
+  const std::string msg = load_error("", {"eval.iou_type=mask"});
+  EXPECT_THAT(msg, HasSubstr("--set eval.iou_type"));
+  EXPECT_THAT(msg, HasSubstr("expected one of segm, bbox; got \"mask\""));
+}
+
+TEST(Config, SetWithoutEqualsIsMalformed) {
+  const std::string msg = load_error("", {"runtime.threads"});
+  EXPECT_THAT(msg, HasSubstr("--set runtime.threads"));
+  EXPECT_THAT(msg, HasSubstr("expected key=value"));
+}
+
+TEST(Config, SetWithEmptyKeyIsMalformed) {
+  EXPECT_THAT(load_error("", {"=3"}), HasSubstr("expected key=value"));
+  EXPECT_THAT(load_error("", {"runtime..threads=3"}), HasSubstr("empty key segment"));
+}
+
+TEST(Config, ApplyOverrideBuildsNestedObjects) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  apply_override(j, "a.b.c=[1,2]");
+  apply_override(j, "a.d=hello world");
+  apply_override(j, "e=\"quoted\"");
+  EXPECT_EQ(j["a"]["b"]["c"], nlohmann::ordered_json::parse("[1,2]"));
+  EXPECT_EQ(j["a"]["d"], "hello world");
+  EXPECT_EQ(j["e"], "quoted");
+}
+
+TEST(Config, ToJsonRoundTrip) {
+  Config c;
+  c.runtime.threads = 5;
+  c.runtime.log_level = "warn";
+  c.eval.iou_type = "bbox";
+  c.eval.use_cats = false;
+  const nlohmann::ordered_json j = config_to_json(c);
+  // Declaration order, so written configs diff well.
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"version", "runtime", "eval"}));
+  EXPECT_EQ(j["runtime"]["threads"], 5);
+  EXPECT_EQ(j["eval"]["use_cats"], false);
+
+  const Config back = config_from_json(j, "round-trip");
+  EXPECT_EQ(back.version, c.version);
+  EXPECT_EQ(back.runtime.threads, 5);
+  EXPECT_EQ(back.runtime.log_level, "warn");
+  EXPECT_EQ(back.eval.iou_type, "bbox");
+  EXPECT_FALSE(back.eval.use_cats);
+  EXPECT_EQ(config_to_json(back), j);
+}
+
+TEST(Config, ConfigFromJsonNamesSource) {
+  try {
+    config_from_json(nlohmann::ordered_json::parse(R"({"eval": {"use_cat": true}})"), "my-source");
+    ADD_FAILURE() << "did not throw";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("my-source: /eval/use_cat: unknown key (valid keys here: iou_type, use_cats)"));
+  }
+}

@@ -9,6 +9,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/eval/coco_eval.h"
+#include "temp_dir.h"
 #include "test_paths.h"
 
 using namespace rgbdseg;
@@ -280,4 +281,115 @@ TEST(CocoEval, HandCasePartialOverlapCountsThresholdsBelowIou) {
   EXPECT_NEAR(r.stats[3], 0.5, 1e-15);  // area 100 is "small"
   EXPECT_DOUBLE_EQ(r.stats[4], -1.0);   // no medium GT: undefined
   EXPECT_DOUBLE_EQ(r.stats[5], -1.0);   // no large GT: undefined
+}
+
+TEST(CocoEval, HandCaseBoxEvaluation) {
+  // bbox iouType: GT [0,0,10,10], detection [0,0,10,5]: IoU 50/100 = 0.5, a
+  // true positive at threshold 0.50 only -> AP = 1/10 (x 1/(1+eps)), AR = 0.1.
+  CocoGroundTruth gt = one_image_gt({});
+  CocoObject g;
+  g.id = 1;
+  g.image_id = 1;
+  g.category_id = 1;
+  g.bbox = {0, 0, 10, 10};
+  g.area = 100;
+  gt.annotations = {g};
+  CocoObject d = g;
+  d.bbox = {0, 0, 10, 5};
+  d.area = 50;
+  d.score = 0.9;
+  CocoEvalParams params;
+  params.iou_type = IouType::Bbox;
+  const auto r = CocoEvaluator(gt, {d}, params).run();
+  EXPECT_NEAR(r.stats[0], 0.1, 1e-15);
+  EXPECT_NEAR(r.stats[1], 1.0, 1e-15);
+  EXPECT_DOUBLE_EQ(r.stats[8], 0.1);
+  // A crowd GT region: IoU = intersection / detection area = 1, but crowd matches are ignored.
+  gt.annotations[0].iscrowd = true;
+  const auto crowd = CocoEvaluator(gt, {d}, params).run();
+  EXPECT_DOUBLE_EQ(crowd.stats[0], -1.0);  // no non-ignored GT at all
+}
+
+TEST(CocoEval, LoadsPolygonsAndUncompressedRleFromFiles) {
+  // GT: one polygon object and one crowd region as uncompressed RLE; results:
+  // the polygon's own mask as a compressed string, so AP must be exactly 1/(1+eps)
+  // and the detection inside the crowd region is ignored rather than a false positive.
+  rgbdseg::testing::ScopedTempDir dir;
+  const Rle square = rle_from_polygon({2, 2, 2, 6, 6, 6, 6, 2}, 20, 20);
+  uint8_t crowd_px[400] = {};
+  for (int y = 10; y < 20; ++y)
+    for (int x = 10; x < 20; ++x) crowd_px[y * 20 + x] = 1;
+  const Rle crowd = rle_encode(crowd_px, 20, 20);
+  json gt_json = {
+      {"images", {{{"id", 5}, {"height", 20}, {"width", 20}, {"file_name", "a.png"}}}},
+      {"categories", {{{"id", 3}, {"name", "thing"}}}},
+      {"annotations",
+       {{{"id", 1}, {"image_id", 5}, {"category_id", 3}, {"iscrowd", 0}, {"area", 16}, {"bbox", {2, 2, 4, 4}},
+         {"segmentation", {{2, 2, 2, 6, 6, 6, 6, 2}}}},
+        {{"id", 2}, {"image_id", 5}, {"category_id", 3}, {"iscrowd", 1}, {"area", 100}, {"bbox", {10, 10, 10, 10}},
+         {"segmentation", {{"size", {20, 20}}, {"counts", crowd.counts}}}}}}};
+  json results = {{{"image_id", 5}, {"category_id", 3}, {"score", 0.9},
+                   {"segmentation", {{"size", {20, 20}}, {"counts", rle_to_string(square)}}}},
+                  {{"image_id", 5}, {"category_id", 3}, {"score", 0.95},
+                   {"segmentation", {{"size", {20, 20}}, {"counts", rle_to_string(crowd)}}}}};
+  const auto gt_path = dir.write("gt.json", gt_json.dump());
+  const auto dt_path = dir.write("results.json", results.dump());
+  const auto in = load_coco_gt_and_results(gt_path, dt_path, IouType::Segm);
+  ASSERT_EQ(in.gt.annotations.size(), 2u);
+  EXPECT_EQ(in.gt.annotations[0].mask.counts, square.counts);
+  EXPECT_EQ(in.gt.annotations[1].mask.counts, crowd.counts);
+  EXPECT_TRUE(in.gt.annotations[1].iscrowd);
+  ASSERT_EQ(in.results.detections.size(), 2u);
+  EXPECT_EQ(in.results.detections[1].id, 2);
+  EXPECT_DOUBLE_EQ(in.results.detections[0].area, 16.0);  // from the mask: no bbox in the results
+  const auto r = CocoEvaluator(in.gt, in.results.detections).run();
+  EXPECT_DOUBLE_EQ(r.stats[0], 1.0 / (1.0 + 2.220446049250313e-16));
+  EXPECT_DOUBLE_EQ(r.stats[8], 1.0);
+}
+
+TEST(CocoEval, ResultsWithBoxesUseBoxAreaAsPycocotoolsDoes) {
+  // loadRes: when the first result has a bbox, every result's area is w*h of its
+  // box, even for segm evaluation. A 4x4 mask with a 40x40 box is then "medium".
+  rgbdseg::testing::ScopedTempDir dir;
+  const Rle square = rle_from_polygon({2, 2, 2, 6, 6, 6, 6, 2}, 50, 50);
+  json gt_json = {{"images", {{{"id", 1}, {"height", 50}, {"width", 50}}}},
+                  {"categories", {{{"id", 1}, {"name", "a"}}}},
+                  {"annotations", json::array()}};
+  json results = {{{"image_id", 1}, {"category_id", 1}, {"score", 0.5}, {"bbox", {0, 0, 40, 40}},
+                   {"segmentation", {{"size", {50, 50}}, {"counts", rle_to_string(square)}}}}};
+  const auto in = load_coco_gt_and_results(dir.write("gt.json", gt_json.dump()),
+                                           dir.write("r.json", results.dump()), IouType::Segm);
+  ASSERT_EQ(in.results.detections.size(), 1u);
+  EXPECT_DOUBLE_EQ(in.results.detections[0].area, 1600.0);
+  EXPECT_EQ(in.results.detections[0].mask.counts, square.counts);
+}
+
+TEST(CocoEval, ErrorsNameTheFileAndEntry) {
+  rgbdseg::testing::ScopedTempDir dir;
+  json ann = {{"id", 7}, {"image_id", 1}, {"category_id", 1}, {"area", 1},
+              {"segmentation", {{"size", {10, 10}}, {"counts", "0~"}}}};
+  json gt_json = {{"images", {{{"id", 1}, {"height", 10}, {"width", 10}}}},
+                  {"categories", {{{"id", 1}, {"name", "a"}}}},
+                  {"annotations", json::array({ann})}};
+  const auto gt_path = dir.write("gt.json", gt_json.dump());
+  try {
+    load_coco_ground_truth(gt_path, IouType::Segm);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("gt.json: annotations[0] (id 7, image 1): RLE counts string has character '~'"));
+  }
+  gt_json["annotations"][0]["segmentation"]["counts"] = "0;";  // '0' then 11 foreground px: only 11 of 100
+  try {
+    load_coco_ground_truth(dir.write("gt2.json", gt_json.dump()), IouType::Segm);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("annotations[0] (id 7, image 1): segmentation: RLE runs cover 11 pixels"));
+  }
+  gt_json["annotations"][0]["segmentation"] = {{"size", {12, 10}}, {"counts", "0"}};
+  try {
+    load_coco_ground_truth(dir.write("gt3.json", gt_json.dump()), IouType::Segm);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("segmentation size 12x10 does not match image size 10x10"));
+  }
 }

@@ -141,6 +141,23 @@ TEST(Rle, PolygonRasterisesAxisAlignedSquare) {
   EXPECT_EQ(rle_area(two), 16u + 4u);
 }
 
+TEST(Rle, PolygonWithAbsurdCoordinatesIsAnErrorNotACrash) {
+  EXPECT_THROW(rle_from_polygon({0, 0, 1e300, 0, 0, 5}, 10, 10), Error);
+  EXPECT_THROW(rle_from_polygon({0, 0, NAN, 0, 0, 5}, 10, 10), Error);
+  // 200 points zig-zagging across +-1e7: an outline of billions of points.
+  std::vector<double> zigzag;
+  for (int i = 0; i < 200; ++i) {
+    zigzag.push_back(i % 2 ? 1e7 : -1e7);
+    zigzag.push_back(i % 2 ? -1e7 : 1e7);
+  }
+  try {
+    rle_from_polygon(zigzag, 10, 10);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("too long to rasterise"));
+  }
+}
+
 TEST(Rle, RejectsMalformedStrings) {
   try {
     rle_from_string("abc~", 2, 2);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 
 #include "rgbdseg/core/log.h"
 
@@ -49,7 +50,14 @@ ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit, dou
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  if (std::uncaught_exceptions() > 0) {
+    // Unwinding from an error: no "done" line; just end a half-drawn bar.
+    if (tty_ && enabled_ && !finished_ && done_ > 0) std::fputc('\n', stderr);
+    return;
+  }
+  finish();
+}
 
 void ProgressBar::update(int64_t done) {
   done_ = done;

@@ -110,7 +110,11 @@ Rle read_segmentation(const dom::element& e, int64_t h, int64_t w, const Where& 
   if (e.type() == dom::element_type::ARRAY) {
     std::vector<std::vector<double>> polygons;
     for (dom::element p : as_array(e, "segmentation", where)) polygons.push_back(read_polygon(p, where));
-    return rle_from_polygons(polygons, h, w);
+    try {
+      return rle_from_polygons(polygons, h, w);
+    } catch (const Error& err) {
+      where.fail(err.what());
+    }
   }
   dom::object seg = as_object(e, "'segmentation'", where);
   dom::array size = as_array(require(seg, "size", where), "segmentation.size", where);
@@ -341,7 +345,11 @@ CocoResults convert_results(const JsonFile& f, const CocoGroundTruth& gt, IouTyp
           det.mask = read_segmentation(seg, image.height, image.width, where);
         } else {
           const double x1 = det.bbox[0], y1 = det.bbox[1], x2 = x1 + det.bbox[2], y2 = y1 + det.bbox[3];
-          det.mask = rle_from_polygon({x1, y1, x1, y2, x2, y2, x2, y1}, image.height, image.width);
+          try {
+            det.mask = rle_from_polygon({x1, y1, x1, y2, x2, y2, x2, y1}, image.height, image.width);
+          } catch (const Error& err) {
+            where.fail(err.what());
+          }
         }
       }
     } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "rgbdseg/core/error.h"
@@ -250,6 +251,16 @@ Rle rle_from_polygon(const std::vector<double>& xy, int64_t h, int64_t w) {
   // row) boundary points into run starts. Integer casts truncate as in C.
   const double scale = 5;
   const size_t k = xy.size() / 2;
+  // Coordinates far outside int range would overflow the casts below, and a
+  // huge outline would allocate without bound: refuse both up front.
+  constexpr double kMaxCoordinate = 1e7;
+  for (double v : xy) {
+    if (!std::isfinite(v) || std::fabs(v) > kMaxCoordinate) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%g", v);
+      throw Error(std::string("polygon coordinate ") + buf + " is not a finite number within +-1e7");
+    }
+  }
   std::vector<int> x(k + 1), y(k + 1);
   for (size_t j = 0; j < k; ++j) x[j] = static_cast<int>(scale * xy[j * 2 + 0] + .5);
   for (size_t j = 0; j < k; ++j) y[j] = static_cast<int>(scale * xy[j * 2 + 1] + .5);
@@ -257,7 +268,16 @@ Rle rle_from_polygon(const std::vector<double>& xy, int64_t h, int64_t w) {
     x[k] = x[0];
     y[k] = y[0];
   }
+  uint64_t outline_points = 0;
+  for (size_t j = 0; j < k; ++j) {
+    outline_points += static_cast<uint64_t>(std::max(std::abs(x[j] - x[j + 1]), std::abs(y[j] - y[j + 1]))) + 1;
+  }
+  if (outline_points > (uint64_t{1} << 28)) {
+    throw Error("polygon outline is too long to rasterise (" + std::to_string(outline_points / 5) + " pixels)");
+  }
   std::vector<int> u, v;
+  u.reserve(outline_points);
+  v.reserve(outline_points);
   for (size_t j = 0; j < k; ++j) {
     int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
     const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);

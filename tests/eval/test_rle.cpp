@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <random>
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
@@ -125,6 +126,32 @@ TEST(Rle, MergeUnionAndIntersection) {
   for (int k = 0; k < 16; ++k) expected_union[k] = a_px[k] | b_px[k];
   EXPECT_EQ(rle_decode(u), expected_union);
   EXPECT_THROW(rle_merge({a, Rle{3, 3, {9}}}), Error);
+}
+
+TEST(Rle, MergeAndIouAgreeWithPixelBruteForce) {
+  // Random masks (including empty, full, first/last pixel set): merge and IoU
+  // computed on runs must equal the same computed pixel by pixel.
+  std::mt19937 rng(123);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int h = 1 + static_cast<int>(rng() % 9), w = 1 + static_cast<int>(rng() % 9);
+    const double pa = (rng() % 5) / 4.0, pb = (rng() % 5) / 4.0;  // densities 0, .25, .5, .75, 1
+    std::vector<uint8_t> a(static_cast<size_t>(h * w)), b(a.size());
+    for (auto& v : a) v = (rng() % 1000) < pa * 1000;
+    for (auto& v : b) v = (rng() % 1000) < pb * 1000;
+    const Rle ra = rle_encode(a.data(), h, w), rb = rle_encode(b.data(), h, w);
+    std::vector<uint8_t> uni(a.size()), inter(a.size());
+    uint64_t n_uni = 0, n_inter = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      uni[i] = a[i] | b[i];
+      inter[i] = a[i] & b[i];
+      n_uni += uni[i];
+      n_inter += inter[i];
+    }
+    EXPECT_EQ(rle_merge({ra, rb}, false).counts, rle_encode(uni.data(), h, w).counts);
+    EXPECT_EQ(rle_merge({ra, rb}, true).counts, rle_encode(inter.data(), h, w).counts);
+    const double expected = n_inter == 0 ? 0.0 : static_cast<double>(n_inter) / static_cast<double>(n_uni);
+    EXPECT_DOUBLE_EQ(rle_iou(ra, rb, false), expected) << h << "x" << w << " trial " << trial;
+  }
 }
 
 TEST(Rle, PolygonRasterisesAxisAlignedSquare) {

@@ -192,41 +192,51 @@ BBox rle_to_bbox(const Rle& rle) {
 
 namespace {
 
+// Walks two run lists of one image in step, as pycocotools' merge and IoU do:
+// calls visit(length, a_on, b_on) for each stretch where neither mask changes
+// (lengths may be 0 where a list has empty runs), in pixel order.
+template <typename Visit>
+void walk_runs(const std::vector<uint32_t>& a_runs, const std::vector<uint32_t>& b_runs, Visit visit) {
+  if (a_runs.empty() || b_runs.empty()) return;
+  uint32_t ca = a_runs[0], cb = b_runs[0];
+  size_t a = 1, b = 1;
+  bool va = false, vb = false;
+  bool remaining = true;
+  while (remaining) {
+    const uint32_t c = std::min(ca, cb);
+    visit(c, va, vb);
+    ca -= c;
+    if (ca == 0 && a < a_runs.size()) {
+      ca = a_runs[a++];
+      va = !va;
+    }
+    cb -= c;
+    if (cb == 0 && b < b_runs.size()) {
+      cb = b_runs[b++];
+      vb = !vb;
+    }
+    remaining = ca + cb > 0;
+  }
+}
+
 // Merges two run lists (same size) with OR or AND, emitting canonical runs.
 std::vector<uint32_t> merge_two(const std::vector<uint32_t>& a_runs, const std::vector<uint32_t>& b_runs,
                                 bool intersect) {
   std::vector<uint32_t> out;
   if (a_runs.empty() || b_runs.empty()) return out;
   out.reserve(a_runs.size() + b_runs.size());
-  uint32_t ca = a_runs[0], cb = b_runs[0];
-  size_t a = 1, b = 1;
-  bool va = false, vb = false, v = false;
+  bool current = false;  // runs start with background
   uint32_t acc = 0;
-  bool remaining = true;
-  while (remaining) {
-    const uint32_t c = std::min(ca, cb);
-    acc += c;
-    uint32_t left = 0;
-    ca -= c;
-    if (ca == 0 && a < a_runs.size()) {
-      ca = a_runs[a++];
-      va = !va;
-    }
-    left += ca;
-    cb -= c;
-    if (cb == 0 && b < b_runs.size()) {
-      cb = b_runs[b++];
-      vb = !vb;
-    }
-    left += cb;
-    const bool previous = v;
-    v = intersect ? (va && vb) : (va || vb);
-    remaining = left > 0;
-    if (v != previous || !remaining) {
+  walk_runs(a_runs, b_runs, [&](uint32_t length, bool va, bool vb) {
+    const bool v = intersect ? (va && vb) : (va || vb);
+    if (v != current) {
       out.push_back(acc);
       acc = 0;
+      current = v;
     }
-  }
+    acc += length;
+  });
+  out.push_back(acc);
   return out;
 }
 
@@ -370,34 +380,11 @@ double rle_iou(const Rle& dt, const BBox& dt_box, const Rle& gt, const BBox& gt_
   // pycocotools only looks at the masks when the boxes overlap.
   if (!(bbox_iou(dt_box, gt_box, gt_is_crowd) > 0)) return 0;
   if (dt.h != gt.h || dt.w != gt.w) return -1;
-  const auto& a_runs = dt.counts;
-  const auto& b_runs = gt.counts;
-  uint32_t ca = a_runs[0], cb = b_runs[0];
-  size_t a = 1, b = 1;
-  bool va = false, vb = false;
   uint32_t inter = 0, uni = 0;
-  bool remaining = true;
-  while (remaining) {
-    const uint32_t c = std::min(ca, cb);
-    if (va || vb) {
-      uni += c;
-      if (va && vb) inter += c;
-    }
-    uint32_t left = 0;
-    ca -= c;
-    if (ca == 0 && a < a_runs.size()) {
-      ca = a_runs[a++];
-      va = !va;
-    }
-    left += ca;
-    cb -= c;
-    if (cb == 0 && b < b_runs.size()) {
-      cb = b_runs[b++];
-      vb = !vb;
-    }
-    left += cb;
-    remaining = left > 0;
-  }
+  walk_runs(dt.counts, gt.counts, [&](uint32_t length, bool in_dt, bool in_gt) {
+    if (in_dt || in_gt) uni += length;
+    if (in_dt && in_gt) inter += length;
+  });
   if (inter == 0) {
     uni = 1;
   } else if (gt_is_crowd) {

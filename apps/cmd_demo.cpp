@@ -20,7 +20,7 @@
 namespace rgbdseg::app {
 
 std::pair<int, int> parse_size(const std::string& text);
-SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads);
+SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads, bool force);
 
 namespace {
 
@@ -71,7 +71,8 @@ int run_demo(const DemoArgs& args) {
   const std::string data_dir = args.out + "/data";
   SynthOptions options;
   options.seed = args.seed;
-  const SynthSummary synth = run_synth_into(data_dir, args.num, options, config.runtime.threads);
+  // The demo owns its output folder: re-running it regenerates the data in place.
+  const SynthSummary synth = run_synth_into(data_dir, args.num, options, config.runtime.threads, /*force=*/true);
 
   const CocoGroundTruth gt = load_coco_ground_truth(synth.annotations_path, IouType::Segm, config.runtime.threads);
   check_images(gt, data_dir);

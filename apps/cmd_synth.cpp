@@ -18,6 +18,7 @@ struct SynthArgs {
   uint64_t seed = 0;
   std::string size = "480x640";
   bool single_class = false;
+  bool force = false;
 };
 
 }  // namespace
@@ -32,9 +33,9 @@ std::pair<int, int> parse_size(const std::string& text) {
   return {h, w};
 }
 
-SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads) {
+SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads, bool force) {
   ProgressBar bar("synth", num, "scenes");
-  const SynthSummary summary = write_synthetic_dataset(out, num, options, threads, bar.callback());
+  const SynthSummary summary = write_synthetic_dataset(out, num, options, threads, bar.callback(), force);
   bar.finish();
   RGBDSEG_LOG(Info) << "synth: " << summary.images << " scenes, " << summary.instances << " instances -> "
                     << summary.annotations_path;
@@ -49,7 +50,7 @@ int run_synth(const SynthArgs& args) {
   std::tie(options.height, options.width) = parse_size(args.size);
   options.seed = args.seed;
   options.single_class = args.single_class;
-  const SynthSummary summary = run_synth_into(args.out, args.num, options, config.runtime.threads);
+  const SynthSummary summary = run_synth_into(args.out, args.num, options, config.runtime.threads, args.force);
   std::printf("%s\n", summary.annotations_path.c_str());
   return 0;
 }
@@ -64,6 +65,7 @@ Command add_synth_command(CLI::App& parent) {
   cmd->add_option("--seed", args->seed, "random seed (same seed, same scenes)")->capture_default_str();
   cmd->add_option("--size", args->size, "image size HxW")->capture_default_str();
   cmd->add_flag("--single-class", args->single_class, "one 'object' category instead of box/cylinder/sphere");
+  cmd->add_flag("--force", args->force, "write into a non-empty output directory");
   add_common_options(*cmd, args->common, /*with_config=*/false);
   return {cmd, [args] { return run_synth(*args); }};
 }

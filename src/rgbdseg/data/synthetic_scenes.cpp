@@ -11,6 +11,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/parallel.h"
+#include "rgbdseg/data/dataset_writer.h"
 #include "rgbdseg/eval/rle.h"
 #include "rgbdseg/io/image_io.h"
 
@@ -275,69 +276,33 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
 }
 
 SynthSummary write_synthetic_dataset(const std::string& out_dir, int64_t num, const SynthOptions& options, int threads,
-                                     const std::function<bool(int64_t, int64_t)>& progress) {
+                                     const std::function<bool(int64_t, int64_t)>& progress, bool force) {
   if (num <= 0) throw Error("synthetic scenes: --num must be positive, got " + std::to_string(num));
-  make_directories(out_dir + "/rgb");
-  make_directories(out_dir + "/depth");
-  // Render and write images in parallel; annotations are gathered per scene.
-  std::vector<std::vector<std::pair<int, Rle>>> masks(static_cast<size_t>(num));
-  std::vector<std::array<double, 4>> intrinsics(static_cast<size_t>(num));
+  const auto names = synth_category_names(options.single_class);
+  std::vector<std::pair<int64_t, std::string>> categories;
+  for (size_t c = 0; c < names.size(); ++c) categories.emplace_back(static_cast<int64_t>(c) + 1, names[c]);
+  DatasetWriter writer(out_dir, categories, force,
+                       "rgbdseg synthetic RGB-D scenes, seed " + std::to_string(options.seed));
   std::atomic<int64_t> done{0};
   std::mutex progress_mutex;
   parallel_for(static_cast<size_t>(num), threads, [&](size_t i) {
     const SynthScene scene = render_synthetic_scene(options, static_cast<int64_t>(i));
-    char name[32];
-    std::snprintf(name, sizeof name, "%06zu.png", i);
-    write_rgb_png(out_dir + "/rgb/" + name, scene.rgb);
-    write_depth_png16_mm(out_dir + "/depth/" + name, scene.depth_m);
-    for (const auto& inst : scene.instances) {
-      masks[i].emplace_back(inst.category_id, rle_encode(inst.mask.ptr<uint8_t>(), inst.mask.rows, inst.mask.cols));
-    }
-    intrinsics[i] = {scene.fx, scene.fy, scene.cx, scene.cy};
+    std::vector<InstanceMask> masks;
+    for (const auto& inst : scene.instances) masks.push_back({inst.category_id, inst.mask, false});
+    char stem[32];
+    std::snprintf(stem, sizeof stem, "%06zu", i);
+    writer.add(stem, scene.rgb, scene.depth_m, masks, Intrinsics{scene.fx, scene.fy, scene.cx, scene.cy});
     const int64_t d = ++done;
     if (progress) {
       std::lock_guard<std::mutex> lock(progress_mutex);
       progress(d, num);
     }
   });
-
-  nlohmann::ordered_json coco;
-  coco["info"] = {{"description", "rgbdseg synthetic RGB-D scenes"}, {"seed", options.seed}, {"version", 1}};
-  coco["images"] = nlohmann::ordered_json::array();
-  coco["annotations"] = nlohmann::ordered_json::array();
-  coco["categories"] = nlohmann::ordered_json::array();
-  const auto names = synth_category_names(options.single_class);
-  for (size_t c = 0; c < names.size(); ++c) {
-    coco["categories"].push_back({{"id", c + 1}, {"name", names[c]}, {"supercategory", "object"}});
-  }
-  int64_t ann_id = 1;
-  for (int64_t i = 0; i < num; ++i) {
-    char name[32];
-    std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(i));
-    const auto& k = intrinsics[static_cast<size_t>(i)];
-    coco["images"].push_back({{"id", i + 1},
-                              {"file_name", std::string("rgb/") + name},
-                              {"depth_file", std::string("depth/") + name},
-                              {"depth_scale", 0.001},
-                              {"height", options.height},
-                              {"width", options.width},
-                              {"intrinsics", {{"fx", k[0]}, {"fy", k[1]}, {"cx", k[2]}, {"cy", k[3]}}}});
-    for (const auto& [cat, rle] : masks[static_cast<size_t>(i)]) {
-      const BBox box = rle_to_bbox(rle);
-      coco["annotations"].push_back({{"id", ann_id++},
-                                     {"image_id", i + 1},
-                                     {"category_id", cat},
-                                     {"segmentation", {{"size", {rle.h, rle.w}}, {"counts", rle_to_string(rle)}}},
-                                     {"area", rle_area(rle)},
-                                     {"bbox", {box[0], box[1], box[2], box[3]}},
-                                     {"iscrowd", 0}});
-    }
-  }
+  const ConversionSummary written = writer.finish();
   SynthSummary summary;
-  summary.annotations_path = out_dir + "/annotations.json";
-  summary.images = num;
-  summary.instances = ann_id - 1;
-  write_file_atomic(summary.annotations_path, coco.dump() + "\n");
+  summary.annotations_path = written.annotations_path;
+  summary.images = written.images;
+  summary.instances = written.instances;
   return summary;
 }
 

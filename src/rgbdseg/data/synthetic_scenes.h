@@ -58,8 +58,9 @@ struct SynthSummary {
   int64_t images = 0;
   int64_t instances = 0;
 };
+// Refuses a non-empty `out_dir` unless `force`.
 SynthSummary write_synthetic_dataset(const std::string& out_dir, int64_t num, const SynthOptions& options,
                                      int threads = 0,
-                                     const std::function<bool(int64_t, int64_t)>& progress = {});
+                                     const std::function<bool(int64_t, int64_t)>& progress = {}, bool force = false);
 
 }  // namespace rgbdseg

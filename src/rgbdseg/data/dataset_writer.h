@@ -1,0 +1,85 @@
+#pragma once
+// Writes a canonical rgbdseg dataset (see DESIGN.md, "Interfaces"):
+//   DIR/annotations.json   COCO instances + per image depth_file, depth_scale, intrinsics
+//   DIR/rgb/<stem>.png     colour (8-bit RGB)
+//   DIR/depth/<stem>.png   depth, 16-bit millimetres, 0 = no reading
+// Every converter and the synthetic generator write through this class, so
+// the format is produced in one place. add() is thread-safe; images can be
+// converted in parallel. annotations.json is written last, atomically, so an
+// interrupted conversion never leaves a dataset that looks complete.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+namespace rgbdseg {
+
+struct Intrinsics {
+  double fx = 0, fy = 0, cx = 0, cy = 0;
+};
+
+struct InstanceMask {
+  int64_t category_id = 0;
+  cv::Mat mask;        // CV_8UC1, image size, non-zero = object
+  bool iscrowd = false;
+};
+
+struct ConversionSummary {
+  std::string annotations_path;
+  int64_t images = 0;
+  int64_t instances = 0;
+  std::map<std::string, int64_t> instances_per_category;  // by name
+  std::vector<std::pair<std::string, std::string>> skipped;  // (item, reason)
+};
+
+class DatasetWriter {
+ public:
+  // categories: (id, name). Refuses an existing non-empty `out_dir` unless `force`.
+  DatasetWriter(std::string out_dir, std::vector<std::pair<int64_t, std::string>> categories, bool force = false,
+                std::string description = "");
+
+  // Writes the images and records the annotations. `stem` names the files
+  // (unique per dataset; "/" allowed for subfolders). `depth_m` is CV_32FC1
+  // metres (0 = invalid). Empty masks are skipped. Thread-safe. Image ids are
+  // assigned by finish() in stem order, so they do not depend on thread timing.
+  void add(const std::string& stem, const cv::Mat& rgb, const cv::Mat& depth_m,
+              const std::vector<InstanceMask>& instances, const std::optional<Intrinsics>& intrinsics = {},
+              const std::string& source = "");
+
+  // Records an input item that was not converted, with the reason (shown in the summary).
+  void skip(const std::string& item, const std::string& reason);
+
+  // Writes annotations.json (images in stem order, ids 1..N) and returns the summary.
+  ConversionSummary finish();
+
+  const std::string& out_dir() const { return out_dir_; }
+
+ private:
+  struct PendingImage {
+    std::string stem, source;
+    int64_t height = 0, width = 0;
+    std::optional<Intrinsics> intrinsics;
+    std::vector<std::pair<int64_t, std::string>> masks;  // (category, compressed RLE counts)
+    std::vector<bool> crowd;
+  };
+  std::string out_dir_;
+  std::vector<std::pair<int64_t, std::string>> categories_;
+  std::string description_;
+  std::mutex mutex_;
+  std::vector<PendingImage> images_;
+  std::vector<std::pair<std::string, std::string>> skipped_;
+  bool finished_ = false;
+
+ public:
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+};
+
+// A one-paragraph human summary (images, instances per class, skipped items with reasons).
+std::string format_summary(const ConversionSummary& summary, size_t max_skipped_listed = 10);
+
+}  // namespace rgbdseg

@@ -13,6 +13,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/progress.h"
+#include "rgbdseg/data/dataset.h"
 #include "rgbdseg/data/synthetic_scenes.h"
 #include "rgbdseg/eval/coco_eval.h"
 #include "rgbdseg/io/image_io.h"
@@ -31,16 +32,15 @@ struct DemoArgs {
   uint64_t seed = 1;
 };
 
-// Every image: RGB and depth readable, same size as the JSON says.
-void check_images(const CocoGroundTruth& gt, const std::string& root) {
-  ProgressBar bar("demo: reading back", static_cast<int64_t>(gt.images.size()), "images");
-  for (const auto& img : gt.images) {
-    const std::string rgb_path = root + "/" + img.file_name;
-    const std::string depth_path = root + "/depth/" + img.file_name.substr(img.file_name.find('/') + 1);
-    const cv::Mat rgb = read_rgb(rgb_path);
-    const cv::Mat depth = read_depth(depth_path);
-    check_same_size(rgb, rgb_path, depth, depth_path);
-    if (rgb.rows != img.height || rgb.cols != img.width) throw Error(rgb_path + ": size differs from annotations.json");
+// Every image through the dataset loader (files, sizes) and the depth reader.
+void check_images(const RgbdDataset& ds) {
+  ProgressBar bar("demo: reading back", static_cast<int64_t>(ds.coco.images.size()), "images");
+  for (size_t i = 0; i < ds.coco.images.size(); ++i) {
+    const cv::Mat rgb = read_rgb(ds.rgb_path(i));
+    DepthReadOptions depth_options;
+    depth_options.scale = ds.coco.images[i].depth_scale;
+    const cv::Mat depth = read_depth(ds.depth_path(i), depth_options);
+    check_same_size(rgb, ds.rgb_path(i), depth, ds.depth_path(i));
     bar.advance();
   }
 }
@@ -74,8 +74,12 @@ int run_demo(const DemoArgs& args) {
   // The demo owns its output folder: re-running it regenerates the data in place.
   const SynthSummary synth = run_synth_into(data_dir, args.num, options, config.runtime.threads, /*force=*/true);
 
-  const CocoGroundTruth gt = load_coco_ground_truth(synth.annotations_path, IouType::Segm, config.runtime.threads);
-  check_images(gt, data_dir);
+  DatasetOptions dataset_options;
+  dataset_options.threads = config.runtime.threads;
+  dataset_options.strict = true;  // our own generator must produce a spotless dataset
+  const RgbdDataset ds = load_rgbd_dataset(synth.annotations_path, dataset_options);
+  check_images(ds);
+  const CocoGroundTruth& gt = ds.coco;
 
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;

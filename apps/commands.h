@@ -9,5 +9,6 @@ Command add_inspect_command(CLI::App& parent);
 Command add_demo_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_synth_command(CLI::App& parent);
+Command add_show_command(CLI::App& parent);
 
 }  // namespace rgbdseg::app

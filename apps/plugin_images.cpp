@@ -4,5 +4,6 @@
 extern "C" void rgbdseg_register_commands(CLI::App* app, std::vector<rgbdseg::app::Command>* commands) {
   using namespace rgbdseg::app;
   commands->push_back(add_synth_command(*app));
+  commands->push_back(add_show_command(*app));
   commands->push_back(add_demo_command(*app));
 }

@@ -16,6 +16,7 @@ const std::vector<CommandInfo>& command_table() {
       {"cocoeval", "COCO AP of a results file against ground truth (pycocotools-exact)", nullptr},
       {"inspect", "print the resolved config (--config/--set) or list a safetensors file's tensors", nullptr},
       {"synth", "write synthetic RGB-D tabletop scenes as a canonical dataset", "images"},
+      {"show", "write RGB | depth | instances PNGs of a dataset to check it by eye", "images"},
       {"demo", "the main job on built-in synthetic data, end to end", "images"},
       {"info", "print build and runtime facts: threads, BLAS, LibTorch, device", "torch"},
   };

@@ -16,11 +16,9 @@
 
 #include <opencv2/core/mat.hpp>
 
-namespace rgbdseg {
+#include "rgbdseg/core/camera.h"
 
-struct Intrinsics {
-  double fx = 0, fy = 0, cx = 0, cy = 0;
-};
+namespace rgbdseg {
 
 struct InstanceMask {
   int64_t category_id = 0;

@@ -214,6 +214,22 @@ CocoGroundTruth convert_ground_truth(const JsonFile& f, IouType iou_type, int th
     if (o["file_name"].get(fn) == simdjson::SUCCESS && fn.get_string().get(name) == simdjson::SUCCESS) {
       img.file_name = std::string(name);
     }
+    dom::element extra;
+    if (o["depth_file"].get(extra) == simdjson::SUCCESS) {
+      if (extra.get_string().get(name) != simdjson::SUCCESS) where.fail("'depth_file' must be a string");
+      img.depth_file = std::string(name);
+    }
+    if (o["depth_scale"].get(extra) == simdjson::SUCCESS) {
+      img.depth_scale = as_number(extra, "depth_scale", where);
+      if (!(img.depth_scale > 0)) where.fail("'depth_scale' must be positive (metres per stored unit)");
+    }
+    if (o["intrinsics"].get(extra) == simdjson::SUCCESS) {
+      dom::object k = as_object(extra, "'intrinsics'", where);
+      img.intrinsics = Intrinsics{as_number(require(k, "fx", where), "intrinsics.fx", where),
+                                  as_number(require(k, "fy", where), "intrinsics.fy", where),
+                                  as_number(require(k, "cx", where), "intrinsics.cx", where),
+                                  as_number(require(k, "cy", where), "intrinsics.cy", where)};
+    }
     if (!gt.image_index.emplace(img.id, gt.images.size()).second) where.fail("duplicate image id");
     gt.images.push_back(std::move(img));
   }

@@ -4,10 +4,12 @@
 // Loading follows pycocotools' COCO() and COCO.loadRes() semantics, and
 // rejects malformed input with one-line errors that name the file and entry.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "rgbdseg/core/camera.h"
 #include "rgbdseg/eval/rle.h"
 
 namespace rgbdseg {
@@ -21,6 +23,10 @@ struct CocoImage {
   int64_t height = 0;
   int64_t width = 0;
   std::string file_name;
+  // rgbdseg's RGB-D extensions (optional in plain COCO files):
+  std::string depth_file;          // relative to the JSON file, like file_name
+  double depth_scale = 0;          // metres per stored depth unit; 0 = not given
+  std::optional<Intrinsics> intrinsics;
 };
 
 struct CocoCategory {

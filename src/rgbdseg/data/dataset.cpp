@@ -1,0 +1,92 @@
+#include "rgbdseg/data/dataset.h"
+
+#include <filesystem>
+#include <mutex>
+
+#include "rgbdseg/core/error.h"
+#include "rgbdseg/core/parallel.h"
+#include "rgbdseg/io/image_header.h"
+
+namespace rgbdseg {
+
+std::string RgbdDataset::rgb_path(size_t image) const { return root + "/" + coco.images[image].file_name; }
+std::string RgbdDataset::depth_path(size_t image) const { return root + "/" + coco.images[image].depth_file; }
+
+namespace {
+
+std::string image_label(const std::string& path, const CocoImage& img) {
+  return path + ": image " + std::to_string(img.id) + " ('" + img.file_name + "')";
+}
+
+void check_image_files(const RgbdDataset& ds, size_t i) {
+  const CocoImage& img = ds.coco.images[i];
+  const std::string label = image_label(ds.path, img);
+  const std::string rgb = ds.rgb_path(i), depth = ds.depth_path(i);
+  if (!std::filesystem::exists(rgb)) throw Error(label + ": colour file '" + rgb + "' not found");
+  if (!std::filesystem::exists(depth)) throw Error(label + ": depth file '" + depth + "' not found");
+  ImageSize rgb_size, depth_size;
+  try {
+    rgb_size = read_image_size(rgb);
+    depth_size = read_image_size(depth);
+  } catch (const Error& e) {
+    throw Error(label + ": " + e.what());
+  }
+  auto text = [](const ImageSize& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); };
+  if (rgb_size.height != img.height || rgb_size.width != img.width) {
+    throw Error(label + ": colour image is " + text(rgb_size) + " but the JSON says " + std::to_string(img.width) +
+                "x" + std::to_string(img.height));
+  }
+  if (depth_size.height != rgb_size.height || depth_size.width != rgb_size.width) {
+    throw Error(label + ": depth image '" + img.depth_file + "' is " + text(depth_size) + ", colour is " +
+                text(rgb_size));
+  }
+}
+
+}  // namespace
+
+RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& options) {
+  RgbdDataset ds;
+  ds.path = path;
+  ds.root = std::filesystem::path(path).parent_path().string();
+  if (ds.root.empty()) ds.root = ".";
+  // The COCO loader already rejects unknown image/category ids, masks whose
+  // size differs from their image, malformed RLE and polygons.
+  ds.coco = load_coco_ground_truth(path, IouType::Segm, options.threads);
+
+  for (const auto& img : ds.coco.images) {
+    if (img.depth_file.empty()) {
+      throw Error(image_label(path, img) + ": no 'depth_file' (a canonical RGB-D dataset needs one per image)");
+    }
+  }
+  if (options.check_files) {
+    parallel_for(ds.coco.images.size(), options.threads, [&](size_t i) { check_image_files(ds, i); });
+  }
+
+  ds.annotations_of_image.resize(ds.coco.images.size());
+  DatasetWarnings& w = ds.warnings;
+  auto warn = [&](const std::string& message) {
+    if (options.strict) throw Error(message + " (strict mode)");
+    if (w.examples.size() < 5) w.examples.push_back(message);
+  };
+  for (size_t a = 0; a < ds.coco.annotations.size(); ++a) {
+    const CocoObject& ann = ds.coco.annotations[a];
+    const size_t i = ds.coco.image_index.at(ann.image_id);
+    ds.annotations_of_image[i].push_back(a);
+    const CocoImage& img = ds.coco.images[i];
+    const std::string label = path + ": annotation " + std::to_string(ann.id) + " (image " + std::to_string(img.id) + ")";
+    if (rle_area(ann.mask) == 0) {
+      ++w.empty_masks;
+      warn(label + ": empty mask");
+    }
+    const BBox& b = ann.bbox;
+    if (b[0] < 0 || b[1] < 0 || b[0] + b[2] > static_cast<double>(img.width) + 1e-6 ||
+        b[1] + b[3] > static_cast<double>(img.height) + 1e-6) {
+      ++w.boxes_outside;
+      warn(label + ": bbox extends past the image");
+    }
+  }
+  for (const auto& anns : ds.annotations_of_image) w.images_without_objects += anns.empty();
+  return ds;
+}
+
+}  // namespace rgbdseg

@@ -1,0 +1,41 @@
+#pragma once
+// Loading and validating a canonical rgbdseg dataset (COCO instances JSON with
+// depth_file, depth_scale and optional intrinsics per image; paths relative to
+// the JSON file). Problems that make a sample wrong (missing files, RGB/depth
+// size mismatch, masks of the wrong size, unknown categories) are errors
+// naming the image; harmless ones (empty masks, boxes poking out of the image)
+// are counted warnings, or errors with `strict`.
+#include <string>
+#include <vector>
+
+#include "rgbdseg/eval/coco_dataset.h"
+
+namespace rgbdseg {
+
+struct DatasetOptions {
+  bool check_files = true;  // files exist and RGB, depth and JSON sizes agree (reads headers only)
+  bool strict = false;      // warnings become errors
+  int threads = 0;          // 0 = all cores
+};
+
+struct DatasetWarnings {
+  int64_t empty_masks = 0;        // annotations with area 0
+  int64_t boxes_outside = 0;      // bbox fields extending past the image
+  int64_t images_without_objects = 0;
+  std::vector<std::string> examples;  // the first few, for the log
+};
+
+struct RgbdDataset {
+  std::string path;  // the JSON file
+  std::string root;  // its directory: paths resolve against it
+  CocoGroundTruth coco;
+  std::vector<std::vector<size_t>> annotations_of_image;  // [image index] -> indices into coco.annotations
+  DatasetWarnings warnings;
+
+  std::string rgb_path(size_t image) const;    // root / file_name
+  std::string depth_path(size_t image) const;  // root / depth_file
+};
+
+RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& options = {});
+
+}  // namespace rgbdseg

@@ -196,20 +196,35 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
       ob.sx = rng.uniform(0.02, 0.06);
     }
     const double footprint = ob.shape == Shape::Box ? std::hypot(ob.sx, ob.sz) : ob.sx;
-    ob.centre = {rng.uniform(-0.25, 0.25), 0.0, rng.uniform(-0.15, 0.35)};
-    bool clear = ob.centre.z + footprint < wall_z;
-    for (const auto& other : objects) {
-      const double r = other.shape == Shape::Box ? std::hypot(other.sx, other.sz) : other.sx;
-      if (std::hypot(ob.centre.x - other.centre.x, ob.centre.z - other.centre.z) < footprint + r + 0.005) clear = false;
+    auto radius = [](const Object& o) { return o.shape == Shape::Box ? std::hypot(o.sx, o.sz) : o.sx; };
+    // Some objects touch a neighbour and share its texture: only depth edges separate them.
+    int neighbour = -1;
+    if (!objects.empty() && rng.uniform() < opt.touching_prob) {
+      neighbour = rng.integer(0, static_cast<int>(objects.size()) - 1);
+      const Object& other = objects[static_cast<size_t>(neighbour)];
+      const double angle = rng.uniform(0, 2 * M_PI), distance = footprint + radius(other);
+      ob.centre = {other.centre.x + distance * std::cos(angle), 0.0, other.centre.z + distance * std::sin(angle)};
+    } else {
+      ob.centre = {rng.uniform(-0.25, 0.25), 0.0, rng.uniform(-0.15, 0.35)};
+    }
+    bool clear = ob.centre.z + footprint < wall_z && std::fabs(ob.centre.x) < 0.4 && ob.centre.z > -0.3;
+    for (size_t k = 0; k < objects.size(); ++k) {
+      const double gap = static_cast<int>(k) == neighbour ? -1e-9 : 0.005;
+      const double d = std::hypot(ob.centre.x - objects[k].centre.x, ob.centre.z - objects[k].centre.z);
+      if (d < footprint + radius(objects[k]) + gap) clear = false;
     }
     if (!clear) continue;
-    // Some objects wear the table's texture: only depth separates them.
-    ob.texture = rng.uniform() < opt.same_texture_prob ? table : random_texture(rng);
+    if (neighbour >= 0) {
+      ob.texture = objects[static_cast<size_t>(neighbour)].texture;
+    } else {
+      // Some objects wear the table's texture: only depth separates them from it.
+      ob.texture = rng.uniform() < opt.same_texture_prob ? table : random_texture(rng);
+    }
     objects.push_back(ob);
   }
 
   // Ray-cast every pixel.
-  cv::Mat depth(H, W, CV_32FC1), normal_dot(H, W, CV_32FC1);
+  cv::Mat depth(H, W, CV_32FC1), normal_dot(H, W, CV_32FC1), brightness(H, W, CV_32FC1);
   cv::Mat ids(H, W, CV_32SC1);
   scene.rgb.create(H, W, CV_8UC3);
   for (int y = 0; y < H; ++y) {
@@ -234,6 +249,7 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
       }
       const Texture& tex = hit.object >= 0 ? objects[static_cast<size_t>(hit.object)].texture : background;
       const auto albedo = tex.at(hit.u, hit.v);
+      brightness.at<float>(y, x) = static_cast<float>(0.299 * albedo[0] + 0.587 * albedo[1] + 0.114 * albedo[2]);
       const double lambert = std::max(0.0, dot(hit.normal, light));
       uint8_t* px = scene.rgb.ptr<uint8_t>(y) + 3 * x;
       for (int c = 0; c < 3; ++c) {
@@ -253,6 +269,8 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
     for (int x = 0; x < W; ++x) {
       const float z = depth.at<float>(y, x);
       bool valid = normal_dot.at<float>(y, x) > 0.12f;
+      // Dark surfaces return too little IR light for a reading.
+      if (opt.depth_noise > 0 && brightness.at<float>(y, x) < 0.15f && rng.uniform() < 0.7) valid = false;
       if (opt.depth_noise > 0 && x > 0 && y > 0 && x < W - 1 && y < H - 1) {
         const float jump = std::max({std::fabs(depth.at<float>(y, x - 1) - z), std::fabs(depth.at<float>(y, x + 1) - z),
                                      std::fabs(depth.at<float>(y - 1, x) - z), std::fabs(depth.at<float>(y + 1, x) - z)});

@@ -5,10 +5,12 @@
 // A pinhole camera looks down at a textured table in front of a wall. Boxes,
 // cylinders and spheres rest on the table with random poses, sizes, colours
 // and textures; some objects take the table's own texture, so colour alone
-// cannot separate them and depth matters. Each pixel is ray-cast: depth is the
+// cannot separate them and depth matters; others touch a neighbour and share
+// its texture (clutter). Each pixel is ray-cast: depth is the
 // camera-frame z of the nearest hit, the instance mask is exact, shading is
-// Lambertian. A sensor model then quantises depth (coarser with distance),
-// adds noise, and drops readings at depth discontinuities and grazing angles.
+// Lambertian. A sensor model then adds noise growing with distance, quantises
+// to millimetres, and drops readings at depth discontinuities, at grazing
+// angles and on dark surfaces.
 // Scenes are deterministic for a seed, whatever the thread count.
 #include <cstdint>
 #include <functional>
@@ -27,6 +29,7 @@ struct SynthOptions {
   int max_objects = 7;
   bool single_class = false;    // one "object" category instead of box/cylinder/sphere
   double same_texture_prob = 0.25;  // chance an object wears the table's texture
+  double touching_prob = 0.25;      // chance an object touches another and wears its texture
   double depth_noise = 1.0;     // scale of the sensor noise model (0 = perfect depth)
   int min_visible_pixels = 30;  // smaller visible parts are not annotated
 };

@@ -17,6 +17,7 @@ struct SynthArgs {
   int64_t num = 100;
   uint64_t seed = 0;
   std::string size = "480x640";
+  std::string classes = "shapes";
   bool single_class = false;
   bool force = false;
 };
@@ -49,7 +50,7 @@ int run_synth(const SynthArgs& args) {
   SynthOptions options;
   std::tie(options.height, options.width) = parse_size(args.size);
   options.seed = args.seed;
-  options.single_class = args.single_class;
+  options.single_class = args.single_class || args.classes == "object";
   const SynthSummary summary = run_synth_into(args.out, args.num, options, config.runtime.threads, args.force);
   std::printf("%s\n", summary.annotations_path.c_str());
   return 0;
@@ -64,7 +65,10 @@ Command add_synth_command(CLI::App& parent) {
   cmd->add_option("--num", args->num, "number of scenes")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "random seed (same seed, same scenes)")->capture_default_str();
   cmd->add_option("--size", args->size, "image size HxW")->capture_default_str();
-  cmd->add_flag("--single-class", args->single_class, "one 'object' category instead of box/cylinder/sphere");
+  cmd->add_option("--classes", args->classes, "shapes: box, cylinder, sphere; object: one class-agnostic category")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"shapes", "object"}));
+  cmd->add_flag("--single-class", args->single_class, "same as --classes object");
   cmd->add_flag("--force", args->force, "write into a non-empty output directory");
   add_common_options(*cmd, args->common, /*with_config=*/false);
   return {cmd, [args] { return run_synth(*args); }};

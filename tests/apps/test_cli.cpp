@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -554,6 +556,28 @@ TEST(CliSynth, GroundTruthAsItsOwnResultsScoresPerfectly) {
 }
 
 // ---- info (loads the LibTorch plugin) ----
+
+TEST(CliShow, WritesOnePanelPerImage) {
+  ScopedTempDir dir;
+  const std::string data = dir.file("data");
+  ASSERT_EQ(run_tool({"synth", "--out", data, "--num", "3", "--size", "60x80"}).exit_code, 0);
+  const RunResult r = run_tool({"show", "--data", data + "/annotations.json", "--out", dir.file("show"), "--num", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(rgbdseg::file_exists(dir.file("show/1_000000.png")));
+  EXPECT_TRUE(rgbdseg::file_exists(dir.file("show/2_000001.png")));
+  EXPECT_FALSE(rgbdseg::file_exists(dir.file("show/3_000002.png")));  // --num 2
+  const std::string png = read_file(dir.file("show/1_000000.png"));
+  ASSERT_GE(png.size(), 24u);
+  const uint32_t width = (uint32_t(uint8_t(png[16])) << 24) | (uint32_t(uint8_t(png[17])) << 16) |
+                         (uint32_t(uint8_t(png[18])) << 8) | uint32_t(uint8_t(png[19]));
+  EXPECT_EQ(width, 240u);  // RGB | depth | instances, 80 px each
+  // A dataset whose depth file is missing: one line naming the image and file.
+  std::filesystem::remove(data + "/depth/000001.png");
+  const RunResult bad = run_tool({"show", "--data", data + "/annotations.json", "--out", dir.file("show2")});
+  EXPECT_EQ(bad.exit_code, 1) << bad;
+  EXPECT_THAT(bad.err, HasSubstr("image 2 ('rgb/000001.png'): depth file"));
+  EXPECT_EQ(count_lines(bad.err), 1u) << bad;
+}
 
 TEST(CliInfo, PrintsThreads) {
   const RunResult r = run_tool({"info", "--threads", "1"});

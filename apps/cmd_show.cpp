@@ -1,5 +1,6 @@
 // rgbdseg show: RGB | colourised depth | instance overlay PNGs for a dataset,
 // so a person can check a conversion by eye.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -51,7 +52,11 @@ int run_show(const ShowArgs& args) {
       const auto& cat = ds.coco.categories[ds.coco.category_index.at(ann.category_id)];
       instances.push_back({mask, cat.name + (ann.iscrowd ? " (crowd)" : "")});
     }
-    const std::string stem = std::filesystem::path(img.file_name).stem().string();
+    // rgb/part2/mugs_no/3.png -> part2_mugs_no_3: unique and readable.
+    std::filesystem::path rel(img.file_name);
+    if (rel.begin() != rel.end() && *rel.begin() == "rgb") rel = rel.lexically_relative("rgb");
+    std::string stem = rel.replace_extension().string();
+    std::replace(stem.begin(), stem.end(), '/', '_');
     write_rgb_png(args.out + "/" + std::to_string(img.id) + "_" + stem + ".png", rgbd_panel(rgb, depth, instances));
     bar.advance();
   }

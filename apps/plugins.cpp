@@ -17,6 +17,7 @@ const std::vector<CommandInfo>& command_table() {
       {"inspect", "print the resolved config (--config/--set) or list a safetensors file's tensors", nullptr},
       {"synth", "write synthetic RGB-D tabletop scenes as a canonical dataset", "images"},
       {"show", "write RGB | depth | instances PNGs of a dataset to check it by eye", "images"},
+      {"convert", "write a canonical RGB-D dataset from NYUv2, COTS, the research code's format or a folder", "images"},
       {"demo", "the main job on built-in synthetic data, end to end", "images"},
       {"info", "print build and runtime facts: threads, BLAS, LibTorch, device", "torch"},
   };

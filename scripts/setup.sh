@@ -11,7 +11,7 @@ packages=(
   # fast BLAS: libtorch links the generic libblas.so.3; this takes over the alternative
   libopenblas0-openmp
   # images, JSON (simdjson: fast COCO file loading), command line, HDF5 (NYUv2 .mat v7.3)
-  libopencv-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libhdf5-dev
+  libopencv-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libhdf5-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -41,38 +41,22 @@ enum : uint32_t {
 
 const char* type_name(uint32_t type) {
   switch (type) {
-    case miINT8:
-      return "miINT8";
-    case miUINT8:
-      return "miUINT8";
-    case miINT16:
-      return "miINT16";
-    case miUINT16:
-      return "miUINT16";
-    case miINT32:
-      return "miINT32";
-    case miUINT32:
-      return "miUINT32";
-    case miSINGLE:
-      return "miSINGLE";
-    case miDOUBLE:
-      return "miDOUBLE";
-    case miINT64:
-      return "miINT64";
-    case miUINT64:
-      return "miUINT64";
-    case miMATRIX:
-      return "miMATRIX";
-    case miCOMPRESSED:
-      return "miCOMPRESSED";
-    case miUTF8:
-      return "miUTF8";
-    case miUTF16:
-      return "miUTF16";
-    case miUTF32:
-      return "miUTF32";
-    default:
-      return "unknown type";
+    case miINT8: return "miINT8";
+    case miUINT8: return "miUINT8";
+    case miINT16: return "miINT16";
+    case miUINT16: return "miUINT16";
+    case miINT32: return "miINT32";
+    case miUINT32: return "miUINT32";
+    case miSINGLE: return "miSINGLE";
+    case miDOUBLE: return "miDOUBLE";
+    case miINT64: return "miINT64";
+    case miUINT64: return "miUINT64";
+    case miMATRIX: return "miMATRIX";
+    case miCOMPRESSED: return "miCOMPRESSED";
+    case miUTF8: return "miUTF8";
+    case miUTF16: return "miUTF16";
+    case miUTF32: return "miUTF32";
+    default: return "unknown type";
   }
 }
 
@@ -80,23 +64,18 @@ size_t type_size(uint32_t type) {
   switch (type) {
     case miINT8:
     case miUINT8:
-    case miUTF8:
-      return 1;
+    case miUTF8: return 1;
     case miINT16:
     case miUINT16:
-    case miUTF16:
-      return 2;
+    case miUTF16: return 2;
     case miINT32:
     case miUINT32:
     case miSINGLE:
-    case miUTF32:
-      return 4;
+    case miUTF32: return 4;
     case miDOUBLE:
     case miINT64:
-    case miUINT64:
-      return 8;
-    default:
-      return 0;
+    case miUINT64: return 8;
+    default: return 0;
   }
 }
 
@@ -111,10 +90,8 @@ bool is_numeric_type(uint32_t type) {
     case miSINGLE:
     case miDOUBLE:
     case miINT64:
-    case miUINT64:
-      return true;
-    default:
-      return false;
+    case miUINT64: return true;
+    default: return false;
   }
 }
 
@@ -251,30 +228,14 @@ class Parser {
       if (swap_) std::reverse(raw, raw + size);
       double v = 0;
       switch (e.type) {
-        case miINT8:
-          v = load<int8_t>(raw);
-          break;
-        case miUINT8:
-          v = load<uint8_t>(raw);
-          break;
-        case miINT16:
-          v = load<int16_t>(raw);
-          break;
-        case miUINT16:
-          v = load<uint16_t>(raw);
-          break;
-        case miINT32:
-          v = load<int32_t>(raw);
-          break;
-        case miUINT32:
-          v = load<uint32_t>(raw);
-          break;
-        case miSINGLE:
-          v = load<float>(raw);
-          break;
-        case miDOUBLE:
-          v = load<double>(raw);
-          break;
+        case miINT8: v = load<int8_t>(raw); break;
+        case miUINT8: v = load<uint8_t>(raw); break;
+        case miINT16: v = load<int16_t>(raw); break;
+        case miUINT16: v = load<uint16_t>(raw); break;
+        case miINT32: v = load<int32_t>(raw); break;
+        case miUINT32: v = load<uint32_t>(raw); break;
+        case miSINGLE: v = load<float>(raw); break;
+        case miDOUBLE: v = load<double>(raw); break;
         case miINT64: {
           int64_t x;
           std::memcpy(&x, raw, 8);
@@ -289,8 +250,7 @@ class Parser {
           v = static_cast<double>(x);
           break;
         }
-        default:
-          break;
+        default: break;
       }
       out[i] = v;
     }
@@ -353,8 +313,7 @@ class Parser {
         for (size_t i = 0; i < e.bytes / 4; ++i) out += static_cast<char32_t>(u32(p + 4 * i));
         break;
       }
-      default:
-        throw Error(where + ": char data stored as " + type_name(e.type) + ", expected text or integers");
+      default: throw Error(where + ": char data stored as " + type_name(e.type) + ", expected text or integers");
     }
     return out;
   }
@@ -428,17 +387,10 @@ class Parser {
       return a;
     }
     switch (a.cls) {
-      case MatClass::Sparse:
-        a.unsupported = "a sparse array, which this reader does not support";
-        return a;
-      case MatClass::Function:
-        a.unsupported = "a function handle, which this reader does not support";
-        return a;
-      case MatClass::Object:
-        a.unsupported = "a MATLAB object, which this reader does not support";
-        return a;
-      default:
-        break;
+      case MatClass::Sparse: a.unsupported = "a sparse array, which this reader does not support"; return a;
+      case MatClass::Function: a.unsupported = "a function handle, which this reader does not support"; return a;
+      case MatClass::Object: a.unsupported = "a MATLAB object, which this reader does not support"; return a;
+      default: break;
     }
 
     if (is_numeric_class(a.cls)) {
@@ -563,42 +515,24 @@ class Parser {
 
 const char* mat_class_name(MatClass cls) {
   switch (cls) {
-    case MatClass::Cell:
-      return "cell";
-    case MatClass::Struct:
-      return "struct";
-    case MatClass::Object:
-      return "object";
-    case MatClass::Char:
-      return "char";
-    case MatClass::Sparse:
-      return "sparse";
-    case MatClass::Double:
-      return "double";
-    case MatClass::Single:
-      return "single";
-    case MatClass::Int8:
-      return "int8";
-    case MatClass::UInt8:
-      return "uint8";
-    case MatClass::Int16:
-      return "int16";
-    case MatClass::UInt16:
-      return "uint16";
-    case MatClass::Int32:
-      return "int32";
-    case MatClass::UInt32:
-      return "uint32";
-    case MatClass::Int64:
-      return "int64";
-    case MatClass::UInt64:
-      return "uint64";
-    case MatClass::Function:
-      return "function_handle";
-    case MatClass::Opaque:
-      return "opaque object";
-    case MatClass::Unknown:
-      break;
+    case MatClass::Cell: return "cell";
+    case MatClass::Struct: return "struct";
+    case MatClass::Object: return "object";
+    case MatClass::Char: return "char";
+    case MatClass::Sparse: return "sparse";
+    case MatClass::Double: return "double";
+    case MatClass::Single: return "single";
+    case MatClass::Int8: return "int8";
+    case MatClass::UInt8: return "uint8";
+    case MatClass::Int16: return "int16";
+    case MatClass::UInt16: return "uint16";
+    case MatClass::Int32: return "int32";
+    case MatClass::UInt32: return "uint32";
+    case MatClass::Int64: return "int64";
+    case MatClass::UInt64: return "uint64";
+    case MatClass::Function: return "function_handle";
+    case MatClass::Opaque: return "opaque object";
+    case MatClass::Unknown: break;
   }
   return "unknown class";
 }

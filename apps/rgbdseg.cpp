@@ -26,6 +26,16 @@ const CommandInfo* find_command(const std::string& name) {
   return nullptr;
 }
 
+// "convert nyuv2": the command and the sub-subcommands that were given.
+std::string command_path(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* sub = app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    path += " " + sub->get_name();
+  }
+  return path;
+}
+
 // First line only: LibTorch errors carry multi-line context and backtraces.
 std::string one_line(const char* what) {
   std::string s = what;
@@ -71,7 +81,7 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help, --version
     std::string name = "rgbdseg";
     for (const auto& c : commands) {
-      if (c.app->parsed()) name += " " + c.app->get_name();
+      if (c.app->parsed()) name += " " + command_path(c.app);
     }
     std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", name.c_str(), e.what(), name.c_str());
     return 2;
@@ -81,7 +91,7 @@ int main(int argc, char** argv) {
     try {
       return c.run();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "rgbdseg %s: error: %s\n", c.app->get_name().c_str(), one_line(e.what()).c_str());
+      std::fprintf(stderr, "rgbdseg %s: error: %s\n", command_path(c.app).c_str(), one_line(e.what()).c_str());
       return 1;
     }
   }

@@ -341,8 +341,9 @@ TEST_F(ConvertNyuv2, TestSplitThingsExactly) {
   ASSERT_TRUE(im1->intrinsics.has_value());
   EXPECT_DOUBLE_EQ(im1->intrinsics->fx, 518.857901174501880);
   EXPECT_DOUBLE_EQ(im1->intrinsics->fy, 519.469611121274850);
-  EXPECT_DOUBLE_EQ(im1->intrinsics->cx, 325.582449411190340);
-  EXPECT_DOUBLE_EQ(im1->intrinsics->cy, 253.736166334004650);
+  // camera_params.m's cx_rgb/cy_rgb are 1-based (MATLAB): ours are 0-based, one less.
+  EXPECT_DOUBLE_EQ(im1->intrinsics->cx, 325.582449411190340 - 1.0);
+  EXPECT_DOUBLE_EQ(im1->intrinsics->cy, 253.736166334004650 - 1.0);
   const auto a1 = ds.annotations_of(im1->id);
   ASSERT_EQ(a1.size(), 2u);
   EXPECT_EQ(a1[0]->category_id, 4);

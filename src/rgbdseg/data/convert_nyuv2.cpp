@@ -21,8 +21,11 @@
 namespace rgbdseg {
 
 Intrinsics nyuv2_color_intrinsics() {
-  // NYU Depth V2 toolbox, camera_params.m: fx_rgb, fy_rgb, cx_rgb, cy_rgb.
-  return Intrinsics{5.1885790117450188e+02, 5.1946961112127485e+02, 3.2558244941119034e+02, 2.5373616633400465e+02};
+  // NYU Depth V2 toolbox, camera_params.m: fx_rgb, fy_rgb, cx_rgb, cy_rgb. The
+  // toolbox uses MATLAB's 1-based pixel coordinates (meshgrid(1:640, 1:480));
+  // ours are 0-based (pixel centres at 0, 1, ...), hence cx - 1 and cy - 1.
+  return Intrinsics{5.1885790117450188e+02, 5.1946961112127485e+02, 3.2558244941119034e+02 - 1.0,
+                    2.5373616633400465e+02 - 1.0};
 }
 
 NyuClassSet parse_nyu_class_set(const std::string& name) {

@@ -16,6 +16,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/eval/coco_dataset.h"
+#include "data/self_eval.h"
 #include "temp_dir.h"
 
 namespace rgbdseg {
@@ -134,6 +135,7 @@ TEST_F(ConvertFolderFixture, PerObjectMasksWithClassesFromFilePrefixes) {
   EXPECT_EQ(skipped["masks/orphan"], "no colour image rgb/orphan.*");
 
   const CocoGroundTruth gt = load_coco_ground_truth(s.annotations_path, IouType::Segm);
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   // Ids in the order the class map first names them.
   EXPECT_THAT(categories_of(gt), ElementsAre(Pair(1, "mug"), Pair(2, "big mug"), Pair(3, "book")));
   EXPECT_THAT(objects_of(gt, "rgb/a.png"), ElementsAre(Obj{"big mug", 20, {5, 4, 5, 4}}, Obj{"book", 10, {2, 3, 2, 5}},
@@ -180,6 +182,7 @@ TEST_F(ConvertFolderFixture, ColourCodedInstanceMapsWithClassesFromColours) {
   EXPECT_EQ(s.instances, 4);
   EXPECT_TRUE(s.skipped.empty());
   const CocoGroundTruth gt = load_coco_ground_truth(s.annotations_path, IouType::Segm);
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   EXPECT_THAT(categories_of(gt), ElementsAre(Pair(1, "table"), Pair(2, "cup"), Pair(3, "plate")));
   EXPECT_THAT(objects_of(gt, "rgb/x.png"),
               ElementsAre(Obj{"cup", 12, {4, 0, 6, 2}}, Obj{"cup", 16, {0, 0, 4, 4}}, Obj{"plate", 19, {0, 6, 10, 2}},
@@ -199,6 +202,7 @@ TEST_F(ConvertFolderFixture, SingleChannelInstanceMapsAndNoClassMap) {
   EXPECT_EQ(s.instances, 2);
   EXPECT_THAT(s.instances_per_category, ElementsAre(Pair("object", 2)));
   const CocoGroundTruth gt = load_coco_ground_truth(s.annotations_path, IouType::Segm);
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   EXPECT_THAT(objects_of(gt, "rgb/g.png"),
               ElementsAre(Obj{"object", 4, {0, 0, 2, 2}}, Obj{"object", 5, {3, 3, 7, 5}}));
 }

@@ -22,6 +22,7 @@
 #include "rgbdseg/eval/coco_dataset.h"
 #include "rgbdseg/eval/rle.h"
 #include "rgbdseg/io/image_io.h"
+#include "data/self_eval.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -323,6 +324,7 @@ TEST_F(ConvertNyuv2, TestSplitThingsExactly) {
                                      Pair("1 instance", "smaller than 5% of the image (2.4 px)")));
 
   const Loaded ds{load_coco_ground_truth(s.annotations_path, IouType::Segm)};
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   ASSERT_EQ(ds.gt.categories.size(), 37u);
   EXPECT_EQ(ds.gt.categories[0].id, 3);
   EXPECT_EQ(ds.gt.categories[0].name, "cabinet");
@@ -397,6 +399,7 @@ TEST_F(ConvertNyuv2, Nyu13KeepsWallFloorCeiling) {
   EXPECT_THAT(s.instances_per_category, ElementsAre(Pair("bed", 2), Pair("ceiling", 1), Pair("floor", 1),
                                                     Pair("furniture", 1), Pair("objects", 2), Pair("wall", 1)));
   const Loaded ds{load_coco_ground_truth(s.annotations_path, IouType::Segm)};
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   ASSERT_EQ(ds.gt.categories.size(), 13u);
   EXPECT_EQ(ds.gt.categories[11].name, "wall");
   const auto a1 = ds.annotations_of(ds.image("rgb/test/000001.png")->id);
@@ -427,6 +430,7 @@ TEST_F(ConvertNyuv2, TrainSplitRawDepthAndALabelMappedToNothing) {
   EXPECT_EQ(s.instances, 2);
   EXPECT_THAT(s.skipped, ElementsAre(Pair("1 instance", "raw label mapped to no class by mapClass")));
   const Loaded ds{load_coco_ground_truth(s.annotations_path, IouType::Segm)};
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   EXPECT_EQ(ds.gt.categories.size(), 40u);
   EXPECT_EQ(ds.gt.images[0].file_name, "rgb/train/000003.png");
   const auto a3 = ds.annotations_of(ds.gt.images[0].id);

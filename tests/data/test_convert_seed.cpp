@@ -14,6 +14,7 @@
 #include "rgbdseg/eval/coco_dataset.h"
 #include "rgbdseg/eval/rle.h"
 #include "rgbdseg/io/image_io.h"
+#include "data/self_eval.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -149,6 +150,7 @@ TEST_F(ConvertSeed, EightBitDepthWithScaleAndEightBitMasks) {
                                      Pair("1 instance", "class id 0 (background) in the R channel")));
 
   const CocoGroundTruth gt = load_coco_ground_truth(s.annotations_path, IouType::Segm);
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   ASSERT_EQ(gt.categories.size(), 2u);
   EXPECT_EQ(gt.categories[0].id, 1);
   EXPECT_EQ(gt.categories[0].name, "organ");
@@ -210,6 +212,7 @@ TEST_F(ConvertSeed, SixteenBitDepthIsMillimetresAndSixteenBitMasks) {
   EXPECT_EQ(s.images, 1);
   EXPECT_TRUE(s.skipped.empty());
   const CocoGroundTruth gt = load_coco_ground_truth(s.annotations_path, IouType::Segm);
+  rgbdseg::testing::expect_valid_dataset_with_perfect_self_eval(s.annotations_path);
   ASSERT_EQ(gt.annotations.size(), 2u);
   EXPECT_EQ(gt.annotations[0].category_id, 2);  // instance 7 before instance 300
   EXPECT_EQ(rle_decode(gt.annotations[0].mask), where_equal(inst, 7));

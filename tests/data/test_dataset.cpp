@@ -132,6 +132,24 @@ TEST(Dataset, WriterRefusesNonEmptyOutputAndDuplicateStems) {
               HasSubstr("y: depth size 4x3 does not match colour size 4x4"));
 }
 
+TEST(Dataset, WriterRemovesItsOutputWhenNotFinished) {
+  rgbdseg::testing::ScopedTempDir dir;
+  cv::Mat rgb(4, 4, CV_8UC3, cv::Scalar(0)), depth(4, 4, CV_32FC1, cv::Scalar(1.0f));
+  {
+    DatasetWriter w(dir.file("fresh"), {{1, "a"}});
+    w.add("x", rgb, depth, {});
+  }  // an error unwound past the writer: no finish()
+  EXPECT_FALSE(std::filesystem::exists(dir.file("fresh")));
+  // Written into someone's non-empty folder with --force: nothing of theirs is touched.
+  dir.write("theirs/keep.txt", "x");
+  {
+    DatasetWriter w(dir.file("theirs"), {{1, "a"}}, /*force=*/true);
+    w.add("x", rgb, depth, {});
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("theirs/keep.txt")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("theirs/rgb/x.png")));
+}
+
 TEST(ImageHeader, PngAndJpegSizesWithoutDecoding) {
   rgbdseg::testing::ScopedTempDir dir;
   cv::imwrite(dir.file("a.png"), cv::Mat(7, 13, CV_16UC1, cv::Scalar(5)));

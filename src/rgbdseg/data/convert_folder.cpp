@@ -25,25 +25,6 @@ namespace {
 
 std::string size_text(const cv::Size& s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
-// The file decoded exactly as stored (all channels, 16-bit kept).
-cv::Mat decode_unchanged(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image file");
-  const std::string bytes = read_file(path);
-  if (bytes.empty()) throw Error(path + ": file is empty, not an image");
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    throw Error(path + ": file is larger than 2 GiB, too large to decode as an image");
-  }
-  cv::Mat image;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-    image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw Error(path + ": cannot decode image (" + e.err + ")");
-  }
-  if (image.empty()) throw Error(path + ": cannot decode as an image (not a format OpenCV reads, or truncated/corrupt)");
-  return image;
-}
 
 template <typename T>
 cv::Mat any_nonzero(const cv::Mat& m) {
@@ -136,14 +117,14 @@ std::string lower_extension(const std::string& path) {
 }
 
 cv::Mat read_binary_mask(const std::string& path) {
-  const cv::Mat m = decode_unchanged(path);
+  const cv::Mat m = read_image_unchanged(path);
   if (m.depth() == CV_8U) return any_nonzero<uint8_t>(m);
   if (m.depth() == CV_16U) return any_nonzero<uint16_t>(m);
   throw Error(path + ": mask must be an 8- or 16-bit integer image, got element type " + std::to_string(m.depth()));
 }
 
 std::vector<MapInstance> read_instance_map(const std::string& path, cv::Size* size) {
-  const cv::Mat m = decode_unchanged(path);
+  const cv::Mat m = read_image_unchanged(path);
   if (size) *size = m.size();
   const int ch = m.channels();
   const bool colour = ch == 3 || ch == 4;

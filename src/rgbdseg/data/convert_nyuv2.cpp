@@ -396,36 +396,6 @@ std::string count_of(int64_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-// Removes what a failed conversion wrote, when the output directory was absent
-// or empty before (DatasetWriter leaves files behind on failure; with --force
-// into a non-empty directory nothing is removed).
-class OutputCleanup {
- public:
-  explicit OutputCleanup(std::string dir) : dir_(std::move(dir)) {
-    std::error_code ec;
-    existed_ = std::filesystem::exists(dir_, ec);
-    fresh_ = !existed_ || (std::filesystem::is_directory(dir_, ec) && std::filesystem::is_empty(dir_, ec));
-  }
-  ~OutputCleanup() {
-    if (done_ || !fresh_) return;
-    std::error_code ec;
-    if (!existed_) {
-      std::filesystem::remove_all(dir_, ec);
-      return;
-    }
-    std::vector<std::filesystem::path> children;
-    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) children.push_back(e.path());
-    for (const auto& p : children) std::filesystem::remove_all(p, ec);
-  }
-  void done() { done_ = true; }
-  OutputCleanup(const OutputCleanup&) = delete;
-  OutputCleanup& operator=(const OutputCleanup&) = delete;
-
- private:
-  std::string dir_;
-  bool existed_ = false, fresh_ = false, done_ = false;
-};
-
 std::string percent(double frac) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g%%", frac * 100.0);
@@ -463,7 +433,6 @@ ConversionSummary convert_nyuv2(const NyuConvertOptions& o, const ProgressCallba
   std::sort(frames.begin(), frames.end());  // file order: sequential reads
 
   const std::string mat_name = std::filesystem::path(o.mat_path).filename().string();
-  OutputCleanup cleanup(o.out_dir);
   DatasetWriter writer(o.out_dir, cats.categories, o.force,
                        "NYU Depth V2 labelled frames (" + mat_name + "), split " + nyu_split_name(o.split) +
                            ", classes " + nyu_class_set_name(o.classes) + ", depth " + nyu_depth_field_name(o.depth) +
@@ -521,7 +490,6 @@ ConversionSummary convert_nyuv2(const NyuConvertOptions& o, const ProgressCallba
     writer.skip(count_of(totals.small, "instance"), reason);
   }
   ConversionSummary summary = writer.finish();
-  cleanup.done();
   return summary;
 }
 

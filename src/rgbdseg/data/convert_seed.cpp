@@ -74,23 +74,6 @@ std::vector<SeedEntry> read_entries(const std::string& json_path, const std::str
   return out;
 }
 
-// Decodes an image file exactly as stored (bit depth and channels kept).
-cv::Mat decode_unchanged(const std::string& path) {
-  const std::string bytes = read_file(path);
-  if (bytes.empty()) throw Error(path + ": file is empty, not an image");
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    throw Error(path + ": file is larger than 2 GiB, too large to decode as an image");
-  }
-  cv::Mat image;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-    image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw Error(path + ": cannot decode image (" + e.err + ")");
-  }
-  if (image.empty()) throw Error(path + ": cannot decode as an image (unknown format, or truncated/corrupt)");
-  return image;
-}
 
 // A grey image stored with 3 or 4 equal colour channels (PIL "RGB" of a grey
 // depth map) becomes one channel; truly coloured depth (a colour-mapped
@@ -161,36 +144,6 @@ cv::Mat depth_metres(const cv::Mat& stored, const std::string& path, double scal
 std::string count_of(int64_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
-
-// Removes what a failed conversion wrote, when the output directory was absent
-// or empty before (DatasetWriter leaves files behind on failure; with --force
-// into a non-empty directory nothing is removed).
-class OutputCleanup {
- public:
-  explicit OutputCleanup(std::string dir) : dir_(std::move(dir)) {
-    std::error_code ec;
-    existed_ = std::filesystem::exists(dir_, ec);
-    fresh_ = !existed_ || (std::filesystem::is_directory(dir_, ec) && std::filesystem::is_empty(dir_, ec));
-  }
-  ~OutputCleanup() {
-    if (done_ || !fresh_) return;
-    std::error_code ec;
-    if (!existed_) {
-      std::filesystem::remove_all(dir_, ec);
-      return;
-    }
-    std::vector<std::filesystem::path> children;
-    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) children.push_back(e.path());
-    for (const auto& p : children) std::filesystem::remove_all(p, ec);
-  }
-  void done() { done_ = true; }
-  OutputCleanup(const OutputCleanup&) = delete;
-  OutputCleanup& operator=(const OutputCleanup&) = delete;
-
- private:
-  std::string dir_;
-  bool existed_ = false, fresh_ = false, done_ = false;
-};
 
 struct MaskCounts {
   int64_t background = 0;  // instances whose class is 0
@@ -305,7 +258,6 @@ ConversionSummary convert_seed(const SeedConvertOptions& o, const ProgressCallba
     throw Error(o.json_path + ": no entry has a depth image (\"image\" is RGB only); rgbdseg datasets are RGB-D");
   }
 
-  OutputCleanup cleanup(o.out_dir);
   DatasetWriter writer(
       o.out_dir, categories, o.force,
       "converted from the research code's format: " + std::filesystem::path(o.json_path).filename().string());
@@ -333,9 +285,9 @@ ConversionSummary convert_seed(const SeedConvertOptions& o, const ProgressCallba
     MaskCounts counts;
     try {
       const cv::Mat rgb = read_rgb(e.rgb);
-      const cv::Mat depth = depth_metres(decode_unchanged(e.depth), e.depth, o.depth_scale);
+      const cv::Mat depth = depth_metres(read_image_unchanged(e.depth), e.depth, o.depth_scale);
       check_same_size(rgb, e.rgb, depth, e.depth);
-      const cv::Mat mask = decode_unchanged(e.mask);
+      const cv::Mat mask = read_image_unchanged(e.mask);
       check_same_size(rgb, e.rgb, mask, e.mask);
       const std::vector<InstanceMask> instances = mask_instances(mask, e.mask, names, o.label2id_path, counts);
       char stem[32];
@@ -360,7 +312,6 @@ ConversionSummary convert_seed(const SeedConvertOptions& o, const ProgressCallba
                          "research loader does";
   }
   ConversionSummary summary = writer.finish();
-  cleanup.done();
   return summary;
 }
 

@@ -16,13 +16,28 @@ DatasetWriter::DatasetWriter(std::string out_dir, std::vector<std::pair<int64_t,
     : out_dir_(std::move(out_dir)), categories_(std::move(categories)), description_(std::move(description)) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(out_dir_, ec) && !fs::is_directory(out_dir_, ec)) throw Error(out_dir_ + ": exists and is not a directory");
-  if (fs::is_directory(out_dir_, ec) && !fs::is_empty(out_dir_, ec) && !force) {
+  existed_ = fs::exists(out_dir_, ec);
+  if (existed_ && !fs::is_directory(out_dir_, ec)) throw Error(out_dir_ + ": exists and is not a directory");
+  was_empty_ = !existed_ || fs::is_empty(out_dir_, ec);
+  if (!was_empty_ && !force) {
     throw Error(out_dir_ + ": output directory is not empty (pass --force to write into it)");
   }
   if (categories_.empty()) throw Error(out_dir_ + ": a dataset needs at least one category");
   make_directories(out_dir_ + "/rgb");
   make_directories(out_dir_ + "/depth");
+}
+
+DatasetWriter::~DatasetWriter() {
+  if (finished_ || !was_empty_) return;  // done, or --force into someone's folder: leave it
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!existed_) {
+    fs::remove_all(out_dir_, ec);
+    return;
+  }
+  std::vector<fs::path> children;
+  for (const auto& e : fs::directory_iterator(out_dir_, ec)) children.push_back(e.path());
+  for (const auto& p : children) fs::remove_all(p, ec);
 }
 
 void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::Mat& depth_m,

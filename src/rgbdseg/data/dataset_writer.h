@@ -6,7 +6,9 @@
 // Every converter and the synthetic generator write through this class, so
 // the format is produced in one place. add() is thread-safe; images can be
 // converted in parallel. annotations.json is written last, atomically, so an
-// interrupted conversion never leaves a dataset that looks complete.
+// interrupted conversion never leaves a dataset that looks complete; and a
+// writer destroyed without finish() (an error) removes what it wrote when the
+// output directory was absent or empty to begin with.
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -71,8 +73,10 @@ class DatasetWriter {
   std::vector<PendingImage> images_;
   std::vector<std::pair<std::string, std::string>> skipped_;
   bool finished_ = false;
+  bool existed_ = false, was_empty_ = false;  // the output directory before we started
 
  public:
+  ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
 };

@@ -41,10 +41,12 @@ std::string size_label(const cv::Mat& m) {
   return std::to_string(m.cols) + "x" + std::to_string(m.rows);
 }
 
+}  // namespace
+
 // Reads the file ourselves (so a missing or unreadable file gets the system's reason),
 // then decodes it exactly as stored: IMREAD_UNCHANGED keeps 16-bit and float samples
 // and every channel (plain imread would reduce 16-bit to 8-bit without a word).
-cv::Mat decode_file(const std::string& path) {
+cv::Mat read_image_unchanged(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw Error(path + ": is a directory, not an image file");
@@ -68,6 +70,8 @@ cv::Mat decode_file(const std::string& path) {
   }
   return image;
 }
+
+namespace {
 
 bool has_png_extension(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
@@ -165,7 +169,7 @@ void check_options(const std::string& path, const DepthReadOptions& o) {
 }  // namespace
 
 cv::Mat read_rgb(const std::string& path) {
-  const cv::Mat image = decode_file(path);
+  const cv::Mat image = read_image_unchanged(path);
   if (image.depth() != CV_8U) {
     throw Error(path + ": colour image is " + depth_label(image.depth()) +
                 ", expected 8-bit (a 16-bit or float image is usually a depth map; it is not "
@@ -212,7 +216,7 @@ const char* depth_encoding_name(DepthEncoding encoding) {
 
 cv::Mat read_depth(const std::string& path, const DepthReadOptions& options) {
   check_options(path, options);
-  const cv::Mat raw = decode_file(path);
+  const cv::Mat raw = read_image_unchanged(path);
   if (raw.channels() != 1) {
     throw Error(path + ": depth image has " + std::to_string(raw.channels()) +
                 " channels, expected 1 (is this the colour image?)");

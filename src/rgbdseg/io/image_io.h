@@ -18,6 +18,10 @@ namespace rgbdseg {
 // are usually depth maps; rgbdseg does not silently reduce them to 8 bits).
 cv::Mat read_rgb(const std::string& path);
 
+// Any image exactly as stored: bit depth and channels kept (OpenCV's BGR order
+// for colour). Errors name the file: missing, a directory, empty, undecodable.
+cv::Mat read_image_unchanged(const std::string& path);
+
 // How stored depth values become metres (metres = stored value * scale).
 enum class DepthEncoding {
   Auto,             // 16-bit -> MillimetrePng16, 32/64-bit float -> Float; 8-bit is refused

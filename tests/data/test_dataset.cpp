@@ -217,3 +217,26 @@ TEST(SyntheticScenes, MasksAreDisjointAndDepthIsMetric) {
     EXPECT_LT(invalid, 0.25);  // but not most
   }
 }
+
+TEST(SyntheticScenes, UnionsAreOneObject) {
+  // One object per scene; with union_prob 1 a box or cylinder carries a second
+  // primitive. The scene is otherwise the same (same draws up to that point), so
+  // the union's mask strictly contains more pixels, and it is still one instance.
+  int unions_seen = 0;
+  for (int index = 0; index < 12; ++index) {
+    SynthOptions with, without;
+    with.min_objects = with.max_objects = without.min_objects = without.max_objects = 1;
+    with.union_prob = 1.0;
+    without.union_prob = 0.0;
+    with.depth_noise = without.depth_noise = 0.0;
+    const SynthScene a = render_synthetic_scene(with, index), b = render_synthetic_scene(without, index);
+    ASSERT_LE(a.instances.size(), 1u);
+    ASSERT_EQ(a.instances.size(), b.instances.size());
+    if (a.instances.empty()) continue;
+    EXPECT_EQ(a.instances[0].category_id, b.instances[0].category_id);  // the base's class
+    const int area_a = cv::countNonZero(a.instances[0].mask), area_b = cv::countNonZero(b.instances[0].mask);
+    EXPECT_GE(area_a, area_b);
+    unions_seen += area_a > area_b;
+  }
+  EXPECT_GE(unions_seen, 3);  // bases are boxes or cylinders two times in three
+}

@@ -80,7 +80,13 @@ struct Object {
   double cos_yaw = 1, sin_yaw = 0;  // cached: intersect() runs per pixel
   double sx = 0, sy = 0, sz = 0;  // box half extents; cylinder radius (sx) and height (sy); sphere radius (sx)
   Texture texture;
+  int instance = 0;  // parts of one object (a union of primitives) share it
 };
+
+// Height of a part's top above its base.
+double part_height(const Object& o) {
+  return o.shape == Shape::Box ? 2 * o.sy : o.shape == Shape::Cylinder ? o.sy : 2 * o.sx;
+}
 
 struct Hit {
   double t = INFINITY;
@@ -182,7 +188,8 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
   // Objects, placed without overlapping footprints.
   std::vector<Object> objects;
   const int n = rng.integer(opt.min_objects, opt.max_objects);
-  for (int attempt = 0; attempt < n * 20 && static_cast<int>(objects.size()) < n; ++attempt) {
+  int placed = 0;
+  for (int attempt = 0; attempt < n * 20 && placed < n; ++attempt) {
     Object ob;
     ob.shape = static_cast<Shape>(rng.integer(1, 3));
     ob.yaw = rng.uniform(0, M_PI);
@@ -223,7 +230,29 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
       // Some objects wear the table's texture: only depth separates them from it.
       ob.texture = rng.uniform() < opt.same_texture_prob ? table : random_texture(rng);
     }
+    ob.instance = placed++;
     objects.push_back(ob);
+    // Unions: a second primitive standing on a box or cylinder, the same object.
+    if (ob.shape != Shape::Sphere && rng.uniform() < opt.union_prob) {
+      Object top;
+      top.shape = static_cast<Shape>(rng.integer(1, 3));
+      top.yaw = rng.uniform(0, M_PI);
+      top.cos_yaw = std::cos(top.yaw);
+      top.sin_yaw = std::sin(top.yaw);
+      const double room = 0.9 * (ob.shape == Shape::Box ? std::min(ob.sx, ob.sz) : ob.sx);  // stays on the base
+      if (top.shape == Shape::Box) {
+        top.sx = rng.uniform(0.4, 1.0) * room / std::sqrt(2.0);
+        top.sz = rng.uniform(0.4, 1.0) * room / std::sqrt(2.0);
+        top.sy = rng.uniform(0.01, 0.05);
+      } else {
+        top.sx = rng.uniform(0.4, 1.0) * room;
+        top.sy = rng.uniform(0.02, 0.1);
+      }
+      top.centre = {ob.centre.x, part_height(ob), ob.centre.z};
+      top.texture = rng.uniform() < 0.5 ? ob.texture : random_texture(rng);
+      top.instance = ob.instance;
+      objects.push_back(top);
+    }
   }
 
   // Ray-cast every pixel.
@@ -261,7 +290,7 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
         px[c] = static_cast<uint8_t>(std::clamp(v * 255.0, 0.0, 255.0));
       }
       depth.at<float>(y, x) = static_cast<float>(hit.t);
-      ids.at<int>(y, x) = hit.object;
+      ids.at<int>(y, x) = hit.object >= 0 ? objects[static_cast<size_t>(hit.object)].instance : -1;
       normal_dot.at<float>(y, x) = static_cast<float>(std::fabs(dot(hit.normal, normalized(d))));
     }
   }
@@ -283,14 +312,20 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
       if (!valid) continue;
       const double sigma = opt.depth_noise * (0.0012 + 0.0019 * (z - 0.4) * (z - 0.4));
       const double noisy = z + sigma * rng.normal();
-      scene.depth_m.at<float>(y, x) = static_cast<float>(std::round(noisy * 1000.0) / 1000.0);
+      // Disparity quantisation: depth steps grow with z^2 (1/8 px disparity at
+      // f = 525 px, baseline 7.5 cm gives ~3.2 mm at 1 m), then whole millimetres.
+      const double step = std::max(0.001, 0.0032 * noisy * noisy);
+      const double quantised = std::round(noisy / step) * step;
+      scene.depth_m.at<float>(y, x) = static_cast<float>(std::round(quantised * 1000.0) / 1000.0);
     }
   }
 
   for (size_t k = 0; k < objects.size(); ++k) {
+    if (k > 0 && objects[k].instance == objects[k - 1].instance) continue;  // a union's top part
     SynthInstance inst;
+    // A union takes its base's class.
     inst.category_id = opt.single_class ? 1 : static_cast<int>(objects[k].shape);
-    inst.mask = (ids == static_cast<int>(k)) / 255;  // 0/1
+    inst.mask = (ids == objects[k].instance) / 255;  // 0/1
     if (cv::countNonZero(inst.mask) < opt.min_visible_pixels) continue;
     scene.instances.push_back(std::move(inst));
   }

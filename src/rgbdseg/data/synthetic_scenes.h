@@ -3,14 +3,15 @@
 // rgbdseg runs on a fresh machine with nothing downloaded.
 //
 // A pinhole camera looks down at a textured table in front of a wall. Boxes,
-// cylinders and spheres rest on the table with random poses, sizes, colours
+// cylinders, spheres and unions (a second primitive standing on a box or
+// cylinder, one object) rest on the table with random poses, sizes, colours
 // and textures; some objects take the table's own texture, so colour alone
 // cannot separate them and depth matters; others touch a neighbour and share
-// its texture (clutter). Each pixel is ray-cast: depth is the
-// camera-frame z of the nearest hit, the instance mask is exact, shading is
-// Lambertian. A sensor model then adds noise growing with distance, quantises
-// to millimetres, and drops readings at depth discontinuities, at grazing
-// angles and on dark surfaces.
+// its texture (clutter). Each pixel is ray-cast: depth is the camera-frame z
+// of the nearest hit, the instance mask is exact, shading is Lambertian. A
+// sensor model then adds noise growing with distance, quantises in steps that
+// grow with distance (disparity) and to millimetres, and drops readings at
+// depth discontinuities, at grazing angles and on dark surfaces.
 // Scenes are deterministic for a seed, whatever the thread count.
 #include <cstdint>
 #include <functional>
@@ -30,6 +31,7 @@ struct SynthOptions {
   bool single_class = false;    // one "object" category instead of box/cylinder/sphere
   double same_texture_prob = 0.25;  // chance an object wears the table's texture
   double touching_prob = 0.25;      // chance an object touches another and wears its texture
+  double union_prob = 0.3;          // chance a box or cylinder carries a second primitive (one object)
   double depth_noise = 1.0;     // scale of the sensor noise model (0 = perfect depth)
   int min_visible_pixels = 30;  // smaller visible parts are not annotated
 };

@@ -1,0 +1,60 @@
+// Multi-scale deformable attention at Mask2Former's pixel-decoder size for a
+// 480x640 image (levels 15x20, 30x40, 60x80: 6,300 queries and values; 8 heads
+// of 32 channels, 4 points per level): our CPU kernel vs the grid_sample
+// reference path (what Hugging Face runs), forward and forward+backward,
+// median of N runs on the current thread count. One JSON line per case.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "rgbdseg/model/ops/ms_deform_attn.h"
+
+using namespace rgbdseg;
+
+int main(int argc, char** argv) {
+  const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  at::set_num_threads(threads);
+  const int64_t B = 1, heads = 8, D = 32, L = 3, P = 4;
+  const auto shapes = at::tensor({15, 20, 30, 40, 60, 80}, at::kLong).view({3, 2});
+  const auto starts = at::tensor({0, 300, 1500}, at::kLong);
+  const int64_t S = 300 + 1200 + 4800, Q = S;
+  at::manual_seed(0);
+  const auto value = at::randn({B, S, heads, D});
+  const auto loc = at::rand({B, Q, heads, L, P, 2});
+  const auto attn = at::softmax(at::randn({B, Q, heads, L * P}), -1).view({B, Q, heads, L, P});
+  auto time_it = [&](auto fn) {
+    fn();  // warm-up
+    std::vector<double> t;
+    for (int r = 0; r < runs; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      fn();
+      t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  };
+  for (bool reference : {false, true}) {
+    const char* name = reference ? "grid_sample reference" : "rgbdseg CPU kernel";
+    const double fwd = time_it([&] {
+      at::NoGradGuard g;
+      return reference ? ops::ms_deform_attn_reference(value, shapes, loc, attn)
+                       : ops::ms_deform_attn(value, shapes, starts, loc, attn);
+    });
+    const double fwd_bwd = time_it([&] {
+      const auto v = value.clone().requires_grad_(true), l = loc.clone().requires_grad_(true),
+                 a = attn.clone().requires_grad_(true);
+      const auto out = reference ? ops::ms_deform_attn_reference(v, shapes, l, a)
+                                 : ops::ms_deform_attn(v, shapes, starts, l, a);
+      out.sum().backward();
+    });
+    std::printf("{\"path\": \"%s\", \"threads\": %d, \"forward_ms\": %.1f, \"forward_backward_ms\": %.1f}\n", name,
+                threads, fwd, fwd_bwd);
+  }
+  return 0;
+}

@@ -20,6 +20,7 @@ const std::vector<CommandInfo>& command_table() {
       {"convert", "write a canonical RGB-D dataset from NYUv2, COTS, the research code's format or a folder", "images"},
       {"demo", "the main job on built-in synthetic data, end to end", "images"},
       {"info", "print build and runtime facts: threads, BLAS, LibTorch, device", "torch"},
+      {"forward", "run a Hugging Face Mask2Former on pixel_values and write every output", "torch"},
   };
   return table;
 }

@@ -43,6 +43,27 @@ at::Tensor to_tensor(const StoredTensor& t) {
   return out;
 }
 
+StoredTensor from_tensor(const at::Tensor& t_in) {
+  const auto t = t_in.detach().to(at::kCPU).contiguous();
+  StoredTensor out;
+  switch (t.scalar_type()) {
+    case at::kDouble: out.dtype = DType::F64; break;
+    case at::kFloat: out.dtype = DType::F32; break;
+    case at::kHalf: out.dtype = DType::F16; break;
+    case at::kBFloat16: out.dtype = DType::BF16; break;
+    case at::kLong: out.dtype = DType::I64; break;
+    case at::kInt: out.dtype = DType::I32; break;
+    case at::kShort: out.dtype = DType::I16; break;
+    case at::kChar: out.dtype = DType::I8; break;
+    case at::kByte: out.dtype = DType::U8; break;
+    case at::kBool: out.dtype = DType::Bool; break;
+    default: throw Error(std::string("cannot store tensors of type ") + c10::toString(t.scalar_type()));
+  }
+  out.shape.assign(t.sizes().begin(), t.sizes().end());
+  out.bytes.assign(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  return out;
+}
+
 LoadReport load_weights(torch::nn::Module& module, const SafetensorsFile& file, const std::string& prefix,
                         const std::string& file_name) {
   LoadReport report;

@@ -13,8 +13,9 @@ class Module;
 
 namespace rgbdseg::model {
 
-// A stored tensor as an at::Tensor (copied; dtype as stored).
+// A stored tensor as an at::Tensor (copied; dtype as stored), and back.
 at::Tensor to_tensor(const StoredTensor& t);
+StoredTensor from_tensor(const at::Tensor& t);
 
 struct LoadReport {
   size_t loaded = 0;

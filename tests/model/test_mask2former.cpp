@@ -101,6 +101,16 @@ TEST(Mask2Former, WeightLoadingErrorsListTheKeys) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("'model.transformer_module.decoder.layernorm.weight' has shape [8], the model expects [64]"));
   }
+  // A wrong dtype (integers for a float parameter).
+  SafetensorsFile ints = weights;
+  ints.tensors["model.transformer_module.decoder.layernorm.weight"] =
+      model::from_tensor(at::zeros({64}, at::kLong));
+  try {
+    model::load_mask2former_weights(*m, ints, "w.safetensors");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'model.transformer_module.decoder.layernorm.weight' has dtype I64, the model expects a floating-point tensor"));
+  }
   // Another number of classes: the head is re-initialised, everything else loads.
   auto three = options;
   three.num_labels = 3;
@@ -112,6 +122,37 @@ TEST(Mask2Former, WeightLoadingErrorsListTheKeys) {
   model::WeightLoadOptions strict;
   strict.allow_new_class_head = false;
   EXPECT_THROW(model::load_mask2former_weights(*m3, weights, "w.safetensors", strict), Error);
+}
+
+TEST(Mask2Former, SavedStateRoundTripsUnderHfNames) {
+  RGBDSEG_REQUIRE_SHARED(dir, "golden/m2f_tiny");
+  const auto options = model::load_hf_config(dir + "/config.json");
+  model::Mask2Former a(options), b(options);
+  SafetensorsFile saved;
+  for (const auto& [name, t] : model::mask2former_state(*a)) saved.tensors[name] = model::from_tensor(t);
+  // The same key set as Hugging Face's file, less the loss's empty_weight.
+  const auto hf = read_safetensors(dir + "/weights.safetensors");
+  EXPECT_EQ(saved.tensors.size() + 1, hf.tensors.size());
+  for (const auto& [name, t] : saved.tensors) EXPECT_TRUE(hf.find(name)) << name;
+  model::load_mask2former_weights(*b, parse_safetensors(serialize_safetensors(saved), "round trip"), "round trip");
+  const auto x = at::randn({1, 3, 64, 96});
+  at::NoGradGuard g;
+  a->eval();
+  b->eval();
+  EXPECT_TRUE(at::equal(a->forward(x).mask_logits.back(), b->forward(x).mask_logits.back()));
+}
+
+TEST(Mask2Former, OddSizesBatchesAndTrainMode) {
+  RGBDSEG_REQUIRE_SHARED(dir, "golden/m2f_tiny/config.json");
+  model::Mask2Former m(model::load_hf_config(dir));
+  m->train();
+  const auto x = at::randn({3, 3, 70, 45}).requires_grad_(true);
+  const auto out = m->forward(x);
+  EXPECT_EQ(out.mask_logits.back().sizes(), (at::IntArrayRef{3, 10, 18, 12}));  // ceil(70/4), ceil(45/4)
+  EXPECT_EQ(out.class_logits.back().sizes(), (at::IntArrayRef{3, 10, 8}));
+  (out.mask_logits.back().sum() + out.class_logits.back().sum()).backward();
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_FALSE(at::isnan(x.grad()).any().item<bool>());
 }
 
 TEST(Mask2Former, BadHfConfigsAreOneLineErrors) {

@@ -76,6 +76,10 @@ LoadReport load_weights(torch::nn::Module& module, const SafetensorsFile& file, 
       return;
     }
     const at::Tensor src = to_tensor(*t);
+    if (at::isFloatingType(src.scalar_type()) != at::isFloatingType(target.scalar_type())) {
+      throw Error(file_name + ": tensor '" + prefix + key + "' has dtype " + dtype_name(t->dtype) + ", the model expects " +
+                  (at::isFloatingType(target.scalar_type()) ? "a floating-point tensor" : "an integer tensor"));
+    }
     if (src.sizes() != target.sizes()) {
       throw Error(file_name + ": tensor '" + prefix + key + "' has shape " + shape_text(src.sizes()) +
                   ", the model expects " + shape_text(target.sizes()));

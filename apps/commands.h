@@ -9,6 +9,7 @@ Command add_inspect_command(CLI::App& parent);
 Command add_demo_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_forward_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
 Command add_synth_command(CLI::App& parent);
 Command add_show_command(CLI::App& parent);
 

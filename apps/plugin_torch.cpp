@@ -5,4 +5,5 @@ extern "C" void rgbdseg_register_commands(CLI::App* app, std::vector<rgbdseg::ap
   using namespace rgbdseg::app;
   commands->push_back(add_info_command(*app));
   commands->push_back(add_forward_command(*app));
+  commands->push_back(add_bench_command(*app));
 }

@@ -21,6 +21,7 @@ const std::vector<CommandInfo>& command_table() {
       {"demo", "the main job on built-in synthetic data, end to end", "images"},
       {"info", "print build and runtime facts: threads, BLAS, LibTorch, device", "torch"},
       {"forward", "run a Hugging Face Mask2Former on pixel_values and write every output", "torch"},
+      {"bench", "forward latency and peak memory of a model configuration (random weights)", "torch"},
   };
   return table;
 }

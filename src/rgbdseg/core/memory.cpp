@@ -1,5 +1,6 @@
 #include "rgbdseg/core/memory.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,6 +18,11 @@ void reexec_with_huge_page_malloc(char** argv) {
   if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
   ::execv("/proc/self/exe", argv);
   // exec failed: carry on with the default allocator.
+}
+
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // also turns off glibc's dynamic threshold
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 }  // namespace rgbdseg

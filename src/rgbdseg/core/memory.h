@@ -14,4 +14,12 @@ namespace rgbdseg {
 // Returns normally (doing nothing) if the tunable is set or exec fails.
 void reexec_with_huge_page_malloc(char** argv);
 
+// Keeps tensor-sized blocks (up to 32 MiB, glibc's cap) in the malloc heap and
+// freed memory in the process, instead of mmap()/munmap() per allocation. A
+// model forward pass allocates and frees the same large activations every
+// time; with glibc's defaults each one is fresh, page-faulted memory. Measured
+// on the Swin-T Mask2Former at 480x640 (2 threads): 2.60 s -> 1.37 s per
+// forward. Costs: memory freed between passes is not returned to the system.
+void keep_freed_memory_for_reuse();
+
 }  // namespace rgbdseg

@@ -56,7 +56,13 @@ at::Tensor MultiScaleDeformableAttentionImpl::forward(const at::Tensor& query, c
   const auto normalizer = at::stack({spatial_shapes.select(1, 1), spatial_shapes.select(1, 0)}, -1).to(query.dtype());
   const auto locations = reference_points.view({B, Q, 1, o.levels, 1, 2}) +
                          offsets / normalizer.view({1, 1, 1, o.levels, 1, 2});
-  return output_proj_->forward(ops::ms_deform_attn(value, spatial_shapes, level_start_index, locations, weights));
+  // The sampling runs in float32 under reduced-precision autocast, as the original implementation does.
+  const bool reduced = value.scalar_type() == at::kBFloat16 || value.scalar_type() == at::kHalf ||
+                       locations.scalar_type() != value.scalar_type() || weights.scalar_type() != value.scalar_type();
+  const auto compute = reduced ? at::kFloat : value.scalar_type();
+  const auto sampled = ops::ms_deform_attn(value.to(compute), spatial_shapes, level_start_index, locations.to(compute),
+                                           weights.to(compute));
+  return output_proj_->forward(sampled);
 }
 
 }  // namespace rgbdseg::model

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "rgbdseg/core/memory.h"
 #include "rgbdseg/core/parallel.h"
 
 namespace rgbdseg {
@@ -15,6 +16,7 @@ namespace rgbdseg {
 int configure_runtime(int threads) {
   // glog (used by torch warnings) reads this when it first logs.
   setenv("GLOG_minloglevel", "2", /*overwrite=*/0);
+  keep_freed_memory_for_reuse();  // activations are re-allocated every pass: keep them mapped
   const int n = threads > 0 ? threads : hardware_threads();
   at::set_num_threads(n);
   return n;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <nlohmann/json.hpp>
 
@@ -153,6 +154,25 @@ TEST(Mask2Former, OddSizesBatchesAndTrainMode) {
   (out.mask_logits.back().sum() + out.class_logits.back().sum()).backward();
   EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
   EXPECT_FALSE(at::isnan(x.grad()).any().item<bool>());
+}
+
+TEST(Mask2Former, RunsUnderBfloat16AutocastCloseToFloat32) {
+  RGBDSEG_REQUIRE_SHARED(dir, "golden/m2f_tiny");
+  model::Mask2Former m(model::load_hf_config(dir + "/config.json"));
+  m->eval();
+  model::load_mask2former_weights(*m, read_safetensors(dir + "/weights.safetensors"), "weights.safetensors");
+  const auto x = model::to_tensor(*read_safetensors(dir + "/io.safetensors").find("pixel_values"));
+  at::NoGradGuard g;
+  const auto ref = m->forward(x).mask_logits.back();
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  const auto low = m->forward(x).mask_logits.back().to(at::kFloat);
+  at::autocast::set_cpu_enabled(false);
+  at::autocast::clear_cache();
+  // bfloat16 keeps ~3 significant digits: the logits (range ~+-40) agree to a few percent.
+  const double range = ref.abs().max().item<double>();
+  EXPECT_LT((low - ref).abs().max().item<double>(), 0.1 * range);
+  EXPECT_GT(at::corrcoef(at::stack({low.flatten(), ref.flatten()})).index({0, 1}).item<double>(), 0.99);
 }
 
 TEST(Mask2Former, BadHfConfigsAreOneLineErrors) {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/model/norms.h"
 
 namespace rgbdseg::model {
 
@@ -45,9 +46,9 @@ at::Tensor PixelDecoderEncoderLayerImpl::forward(const at::Tensor& x, const at::
                                                  const at::Tensor& reference_points, const at::Tensor& spatial_shapes,
                                                  const at::Tensor& level_start_index) {
   // Post-norm: queries carry the position embedding, values do not.
-  auto h = self_attn_layer_norm_->forward(
+  auto h = apply_norm(self_attn_layer_norm_, 
       x + self_attn_->forward(x + pos, x, reference_points, spatial_shapes, level_start_index));
-  return final_layer_norm_->forward(h + fc2_->forward(at::relu(fc1_->forward(h))));
+  return apply_norm(final_layer_norm_, h + fc2_->forward(at::relu(fc1_->forward(h))));
 }
 
 PixelDecoderImpl::PixelDecoderImpl(PixelDecoderOptions o) : options_(std::move(o)) {
@@ -96,7 +97,7 @@ PixelDecoderOutput PixelDecoderImpl::forward(const std::vector<at::Tensor>& feat
   int64_t start = 0;
   for (int64_t l = 0; l < op.levels; ++l) {
     const auto& f = features[static_cast<size_t>(n_in - 1 - l)];
-    const auto projected = input_projections_[static_cast<size_t>(l)]->forward(f);
+    const auto projected = apply_sequential(input_projections_[static_cast<size_t>(l)], f);
     tokens.push_back(projected.flatten(2).transpose(1, 2));
     // Position embedding of the (unprojected) map's shape, plus this level's embedding.
     pos.push_back(sine_position_embedding(f, op.feature_size / 2).flatten(2).transpose(1, 2) +
@@ -138,12 +139,12 @@ PixelDecoderOutput PixelDecoderImpl::forward(const std::vector<at::Tensor>& feat
   const int64_t fpn_levels = n_in - op.levels;
   for (int64_t i = 0; i < fpn_levels; ++i) {
     const auto& f = features[static_cast<size_t>(fpn_levels - 1 - i)];
-    const auto lateral = lateral_[static_cast<size_t>(i)]->forward(f);
+    const auto lateral = apply_sequential(lateral_[static_cast<size_t>(i)], f);
     const auto up = F::interpolate(maps.back(), F::InterpolateFuncOptions()
                                                     .size(std::vector<int64_t>{lateral.size(2), lateral.size(3)})
                                                     .mode(torch::kBilinear)
                                                     .align_corners(false));
-    maps.push_back(output_[static_cast<size_t>(i)]->forward(lateral + up));
+    maps.push_back(apply_sequential(output_[static_cast<size_t>(i)], lateral + up));
   }
   out.mask_features = mask_projection_->forward(maps.back());
   return out;

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/model/norms.h"
 
 namespace rgbdseg::model {
 
@@ -111,7 +112,7 @@ at::Tensor SwinLayerImpl::attention(const at::Tensor& windows, const at::Tensor&
 
 at::Tensor SwinLayerImpl::forward(const at::Tensor& x, int64_t H, int64_t W) {
   const int64_t B = x.size(0), C = x.size(2);
-  auto h = layernorm_before_->forward(x).view({B, H, W, C});
+  auto h = apply_norm(layernorm_before_, x).view({B, H, W, C});
   // Pad right/bottom to whole windows (after the norm: padding tokens are zeros).
   const int64_t pad_r = (window_ - W % window_) % window_, pad_b = (window_ - H % window_) % window_;
   if (pad_r > 0 || pad_b > 0) h = F::pad(h, F::PadFuncOptions({0, 0, 0, pad_r, 0, pad_b}));
@@ -123,7 +124,7 @@ at::Tensor SwinLayerImpl::forward(const at::Tensor& x, int64_t H, int64_t W) {
   if (shift_ > 0) out = at::roll(out, {shift_, shift_}, {1, 2});
   if (pad_r > 0 || pad_b > 0) out = out.slice(1, 0, H).slice(2, 0, W).contiguous();
   const auto hidden = x + out.view({B, H * W, C});
-  return hidden + fc2_->forward(F::gelu(fc1_->forward(layernorm_after_->forward(hidden))));
+  return hidden + fc2_->forward(F::gelu(fc1_->forward(apply_norm(layernorm_after_, hidden))));
 }
 
 SwinPatchMergingImpl::SwinPatchMergingImpl(int64_t dim, double eps) {
@@ -138,7 +139,7 @@ at::Tensor SwinPatchMergingImpl::forward(const at::Tensor& x, int64_t H, int64_t
   auto phase = [&](int64_t r, int64_t c) { return h.slice(1, r, h.size(1), 2).slice(2, c, h.size(2), 2); };
   // (even row, even col), (odd, even), (even, odd), (odd, odd), as HF concatenates them.
   h = at::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1).view({B, -1, 4 * C});
-  return reduction_->forward(norm_->forward(h));
+  return reduction_->forward(apply_norm(norm_, h));
 }
 
 SwinBackboneImpl::SwinBackboneImpl(SwinOptions options) : options_(std::move(options)) {
@@ -183,7 +184,7 @@ SwinFeatures SwinBackboneImpl::forward(const at::Tensor& pixel_values) {
   x = projection_->forward(x);
   int64_t H = x.size(2), W = x.size(3);
   const int64_t B = x.size(0);
-  x = embeddings_norm_->forward(x.flatten(2).transpose(1, 2));
+  x = apply_norm(embeddings_norm_, x.flatten(2).transpose(1, 2));
   SwinFeatures out;
   out.embeddings = x;
   for (size_t s = 0; s < blocks_.size(); ++s) {
@@ -191,7 +192,7 @@ SwinFeatures SwinBackboneImpl::forward(const at::Tensor& pixel_values) {
     const int64_t C = x.size(2);
     auto to_map = [&](const at::Tensor& t) { return t.view({B, H, W, C}).permute({0, 3, 1, 2}).contiguous(); };
     out.pre_norm.push_back(to_map(x));
-    out.maps.push_back(to_map(stage_norms_[s]->forward(x)));
+    out.maps.push_back(to_map(apply_norm(stage_norms_[s], x)));
     if (s < downsample_.size()) {
       x = downsample_[s]->forward(x, H, W);
       H = (H + 1) / 2;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/model/norms.h"
 #include "rgbdseg/model/pixel_decoder.h"
 
 namespace rgbdseg::model {
@@ -66,12 +67,12 @@ at::Tensor MaskedAttentionDecoderLayerImpl::forward(const at::Tensor& x, const a
   const auto q = at::linear(x + query_pos, w[0], b[0]);
   const auto k = at::linear(memory + memory_pos, w[1], b[1]);
   const auto v = at::linear(memory, w[2], b[2]);
-  auto h = cross_norm_->forward(x + cross_out_->forward(attend(q, k, v, heads_, mask)));
+  auto h = apply_norm(cross_norm_, x + cross_out_->forward(attend(q, k, v, heads_, mask)));
   // Self-attention among queries.
   const auto qk = h + query_pos;
-  h = self_norm_->forward(
+  h = apply_norm(self_norm_, 
       h + self_out_->forward(attend(q_proj_->forward(qk), k_proj_->forward(qk), v_proj_->forward(h), heads_, {})));
-  return final_norm_->forward(h + fc2_->forward(at::relu(fc1_->forward(h))));
+  return apply_norm(final_norm_, h + fc2_->forward(at::relu(fc1_->forward(h))));
 }
 
 TransformerDecoderImpl::TransformerDecoderImpl(TransformerDecoderOptions o) : options_(std::move(o)) {
@@ -134,7 +135,7 @@ TransformerDecoderOutput TransformerDecoderImpl::forward(const std::vector<at::T
   const auto query_pos = queries_embedder_->weight.unsqueeze(1).repeat({1, B, 1});
   auto x = queries_features_->weight.unsqueeze(1).repeat({1, B, 1});
   TransformerDecoderOutput out;
-  auto normed = layernorm_->forward(x);
+  auto normed = apply_norm(layernorm_, x);
   out.intermediate.push_back(normed);
   auto [logits, mask] = predict(normed, mask_features, sizes[0]);
   out.mask_logits.push_back(logits);
@@ -146,7 +147,7 @@ TransformerDecoderOutput TransformerDecoderImpl::forward(const std::vector<at::T
     out.attention_masks.push_back(mask);
     x = layers_[i]->forward(x, query_pos, memory[level], memory_pos[level], mask);
     out.layer_outputs.push_back(x);
-    normed = layernorm_->forward(x);
+    normed = apply_norm(layernorm_, x);
     out.intermediate.push_back(normed);
     std::tie(logits, mask) = predict(normed, mask_features, sizes[(i + 1) % static_cast<size_t>(op.levels)]);
     out.mask_logits.push_back(logits);

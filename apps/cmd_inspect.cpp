@@ -6,7 +6,12 @@
 #include "commands.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/error.h"
 #include "rgbdseg/core/safetensors.h"
+#ifdef RGBDSEG_WITH_TORCH
+#include "rgbdseg/model/complexity.h"
+#include "rgbdseg/model/mask2former.h"
+#endif
 
 namespace rgbdseg::app {
 
@@ -16,6 +21,8 @@ struct InspectArgs {
   CommonArgs common;
   std::string weights;
   std::string json_out;
+  std::string hf_config;
+  std::string size = "480x640";
 };
 
 void write_json(const nlohmann::ordered_json& j, const std::string& path) {
@@ -51,8 +58,52 @@ int inspect_weights(const InspectArgs& args) {
   return 0;
 }
 
+#ifdef RGBDSEG_WITH_TORCH
+// Parameters and FLOPs per module of a model configuration (built, not run).
+int inspect_model(const InspectArgs& args) {
+  int h = 0, w = 0;
+  char x = 0;
+  if (std::sscanf(args.size.c_str(), "%d%c%d", &h, &x, &w) != 3 || h <= 0 || w <= 0) {
+    throw Error("--size: expected HxW, e.g. 480x640; got \"" + args.size + "\"");
+  }
+  model::Mask2Former m(model::load_hf_config(args.hf_config));
+  const auto costs = model::mask2former_costs(*m, h, w);
+  nlohmann::ordered_json j;
+  int64_t params = 0;
+  double flops = 0;
+  for (const auto& c : costs) {
+    params += c.params;
+    flops += c.flops;
+  }
+  j["params"]["total"] = params;
+  for (const auto& c : costs) j["params"][c.name] = c.params;
+  j["flops"]["total"] = flops;
+  for (const auto& c : costs) j["flops"][c.name] = c.flops;
+  j["size"] = {h, w};
+  j["flops_convention"] = "multiply-adds (fvcore); norms, activations and softmax not counted";
+  if (!args.json_out.empty()) {
+    write_json(j, args.json_out);
+    return 0;
+  }
+  std::printf("%-22s %14s %10s %14s %8s\n", "module", "parameters", "share", "GFLOPs", "share");
+  for (const auto& c : costs) {
+    std::printf("%-22s %14lld %9.1f%% %14.2f %7.1f%%\n", c.name.c_str(), static_cast<long long>(c.params),
+                100.0 * static_cast<double>(c.params) / static_cast<double>(params), c.flops / 1e9, 100.0 * c.flops / flops);
+  }
+  std::printf("%-22s %14lld %10s %14.2f   (one %dx%d image)\n", "total", static_cast<long long>(params), "", flops / 1e9, h, w);
+  return 0;
+}
+#endif
+
 int run_inspect(const InspectArgs& args) {
   const Config config = start_command("inspect", args.common);
+  if (!args.hf_config.empty()) {
+#ifdef RGBDSEG_WITH_TORCH
+    return inspect_model(args);
+#else
+    throw Error("model inspection needs rgbdseg's torch plugin (internal routing error)");
+#endif
+  }
   if (!args.weights.empty()) return inspect_weights(args);
   // No weights: print the resolved configuration (defaults <- base <- file <- --set).
   write_json(config_to_json(config), args.json_out);
@@ -66,6 +117,9 @@ Command add_inspect_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "inspect", "print the resolved config (--config/--set) or list a safetensors file's tensors (--weights)");
   cmd->add_option("--weights", args->weights, "a .safetensors file to list")->check(CLI::ExistingFile);
+  cmd->add_option("--hf-config", args->hf_config, "a Hugging Face Mask2Former config.json: parameters and FLOPs per module")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--size", args->size, "image size HxW for FLOPs")->capture_default_str();
   cmd->add_option("--json", args->json_out, "write JSON here ('-' = stdout)");
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_inspect(*args); }};

@@ -60,17 +60,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rgbdseg: error: unknown command '%s' (commands: %s)\n", word.c_str(), names.c_str());
     return 2;
   }
+  // `inspect` of a model configuration needs LibTorch: the torch plugin provides that variant.
+  bool model_inspect = false;
+  if (word == "inspect") {
+    for (int i = 1; i < argc; ++i) model_inspect |= std::strncmp(argv[i], "--hf-config", 11) == 0;
+  }
+  const char* plugin = model_inspect ? "torch" : (wanted ? wanted->plugin : nullptr);
   try {
     commands.push_back(add_cocoeval_command(app));
-    commands.push_back(add_inspect_command(app));
-    if (wanted && wanted->plugin) load_plugin_commands(wanted->plugin, app, commands);
+    if (!model_inspect) commands.push_back(add_inspect_command(app));
+    if (plugin) load_plugin_commands(plugin, app, commands);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rgbdseg: error: %s\n", one_line(e.what()).c_str());
     return 1;
   }
   // Other plugins' commands appear in `rgbdseg --help` without being loaded.
   for (const auto& c : command_table()) {
-    if (c.plugin && !(wanted && wanted->plugin && std::strcmp(c.plugin, wanted->plugin) == 0)) {
+    if (c.plugin && !(plugin && std::strcmp(c.plugin, plugin) == 0)) {
       app.add_subcommand(c.name, c.summary)->allow_extras();
     }
   }

@@ -1,5 +1,6 @@
 // Tests for data/convert_cots: object groups, the folder quirks on a tiny
 // COTS-shaped fixture, and the real COTS training pool in ../shared/data/cots.
+#include "error_message.h"
 #include "rgbdseg/data/convert_cots.h"
 
 #include <gmock/gmock.h>
@@ -29,17 +30,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using testing::ScopedTempDir;
-
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected rgbdseg::Error, nothing was thrown";
-  return "";
-}
 
 void write_image(const std::string& path, const cv::Mat& m) {
   fs::create_directories(fs::path(path).parent_path());

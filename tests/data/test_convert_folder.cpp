@@ -1,5 +1,6 @@
 // Tests for data/convert_folder: both mask styles on tiny folders written here
 // with OpenCV, class maps, skipped items, and the errors.
+#include "error_message.h"
 #include "rgbdseg/data/convert_folder.h"
 
 #include <gmock/gmock.h>
@@ -27,17 +28,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using testing::ScopedTempDir;
-
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected rgbdseg::Error, nothing was thrown";
-  return "";
-}
 
 void write_image(const std::string& path, const cv::Mat& m) {
   fs::create_directories(fs::path(path).parent_path());

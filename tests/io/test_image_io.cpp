@@ -1,4 +1,5 @@
 // Tests for io/image_io: colour and depth reading, metric conversion, errors, atomic writers.
+#include "error_message.h"
 #include "rgbdseg/io/image_io.h"
 
 #include <gmock/gmock.h>
@@ -25,18 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-// Runs `fn`, expects rgbdseg::Error, returns its message ("" + a failure if none was thrown).
-template <typename Fn>
-std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected rgbdseg::Error, nothing was thrown";
-  return "";
-}
 
 class ImageIoTest : public ::testing::Test {
  protected:

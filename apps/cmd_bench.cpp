@@ -20,8 +20,6 @@
 
 namespace rgbdseg::app {
 
-std::pair<int, int> parse_size_text(const std::string& text);
-
 namespace {
 
 struct BenchArgs {
@@ -33,7 +31,7 @@ struct BenchArgs {
 int run_bench(const BenchArgs& args) {
   const Config config = start_command("bench", args.common);
   const int threads = configure_runtime(config.runtime.threads);
-  const auto [h, w] = parse_size_text(args.size);
+  const auto [h, w] = parse_size(args.size);
   const auto options = model::load_hf_config(args.hf_config);
   model::Mask2Former m(options);
   m->eval();
@@ -91,15 +89,6 @@ int run_bench(const BenchArgs& args) {
 }
 
 }  // namespace
-
-std::pair<int, int> parse_size_text(const std::string& text) {
-  int h = 0, w = 0;
-  char x = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &x, &w, &extra) != 3 || (x != 'x' && x != 'X') || h <= 0 || w <= 0) {
-    throw Error("--size: expected HxW with positive numbers, e.g. 480x640; got \"" + text + "\"");
-  }
-  return {h, w};
-}
 
 Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArgs>();

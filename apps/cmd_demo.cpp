@@ -20,7 +20,6 @@
 
 namespace rgbdseg::app {
 
-std::pair<int, int> parse_size(const std::string& text);
 SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads, bool force);
 
 namespace {

@@ -61,11 +61,7 @@ int inspect_weights(const InspectArgs& args) {
 #ifdef RGBDSEG_WITH_TORCH
 // Parameters and FLOPs per module of a model configuration (built, not run).
 int inspect_model(const InspectArgs& args) {
-  int h = 0, w = 0;
-  char x = 0;
-  if (std::sscanf(args.size.c_str(), "%d%c%d", &h, &x, &w) != 3 || h <= 0 || w <= 0) {
-    throw Error("--size: expected HxW, e.g. 480x640; got \"" + args.size + "\"");
-  }
+  const auto [h, w] = parse_size(args.size);
   model::Mask2Former m(model::load_hf_config(args.hf_config));
   const auto costs = model::mask2former_costs(*m, h, w);
   nlohmann::ordered_json j;

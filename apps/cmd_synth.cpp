@@ -24,16 +24,6 @@ struct SynthArgs {
 
 }  // namespace
 
-// "480x640" -> {480, 640}; Error otherwise.
-std::pair<int, int> parse_size(const std::string& text) {
-  int h = 0, w = 0;
-  char x = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &x, &w, &extra) != 3 || (x != 'x' && x != 'X') || h <= 0 || w <= 0) {
-    throw Error("--size: expected HxW with positive numbers, e.g. 480x640; got \"" + text + "\"");
-  }
-  return {h, w};
-}
-
 SynthSummary run_synth_into(const std::string& out, int64_t num, const SynthOptions& options, int threads, bool force) {
   ProgressBar bar("synth", num, "scenes");
   const SynthSummary summary = write_synthetic_dataset(out, num, options, threads, bar.callback(), force);

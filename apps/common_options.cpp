@@ -1,5 +1,8 @@
 #include "common_options.h"
 
+#include <cstdio>
+
+#include "rgbdseg/core/error.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/parallel.h"
 
@@ -13,6 +16,15 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config) {
   cmd.add_option("--threads", args.threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd.add_flag("-v,--verbose", args.verbose, "debug logging");
   cmd.add_flag("-q,--quiet", args.quiet, "only warnings and errors");
+}
+
+std::pair<int, int> parse_size(const std::string& text) {
+  int h = 0, w = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &x, &w, &extra) != 3 || (x != 'x' && x != 'X') || h <= 0 || w <= 0) {
+    throw Error("--size: expected HxW with positive numbers, e.g. 480x640; got \"" + text + "\"");
+  }
+  return {h, w};
 }
 
 Config start_command(const std::string& name, const CommonArgs& args) {

@@ -25,6 +25,9 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config = true
 // Resolves the config, applies log level and threads, logs where we run.
 Config start_command(const std::string& name, const CommonArgs& args);
 
+// "480x640" -> {480, 640}; Error naming --size otherwise.
+std::pair<int, int> parse_size(const std::string& text);
+
 // A subcommand and the function that runs it after parsing.
 struct Command {
   CLI::App* app = nullptr;

@@ -9,6 +9,7 @@
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/safetensors.h"
 #include "rgbdseg/model/weights.h"
+#include "rgbdseg/model/key_scope.h"
 
 namespace rgbdseg::model {
 
@@ -99,15 +100,9 @@ Mask2FormerOptions load_hf_config(const std::string& path) {
   return mask2former_options_from_hf(j, path);
 }
 
-namespace {
-std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-}  // namespace
-
 Mask2FormerImpl::Mask2FormerImpl(Mask2FormerOptions options) : options_(std::move(options)) {
-  auto model = scope(*this, "model");
-  auto pixel_level = scope(*model, "pixel_level_module");
+  auto model = key_scope(*this, "model");
+  auto pixel_level = key_scope(*model, "pixel_level_module");
   backbone = pixel_level->register_module("encoder", SwinBackbone(options_.swin));
   pixel_decoder = pixel_level->register_module("decoder", PixelDecoder(options_.pixel_decoder));
   transformer_decoder = model->register_module("transformer_module", TransformerDecoder(options_.transformer_decoder));

@@ -8,6 +8,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/model/norms.h"
+#include "rgbdseg/model/key_scope.h"
 
 namespace rgbdseg::model {
 
@@ -28,11 +29,6 @@ void SwinOptions::validate() const {
 
 namespace {
 
-// A plain module used only to give parameters their HF key path ("attention.self.query").
-std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
 // [B, H, W, C] -> [B*nW, ws, ws, C]
 at::Tensor window_partition(const at::Tensor& x, int64_t ws) {
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
@@ -51,8 +47,8 @@ SwinLayerImpl::SwinLayerImpl(int64_t dim, int64_t heads, int64_t window, int64_t
                              bool qkv_bias, double eps)
     : dim_(dim), heads_(heads), window_(window), shift_(shift) {
   layernorm_before_ = register_module("layernorm_before", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)));
-  auto attention = scope(*this, "attention");
-  auto self = scope(*attention, "self");
+  auto attention = key_scope(*this, "attention");
+  auto self = key_scope(*attention, "self");
   query_ = self->register_module("query", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(qkv_bias)));
   key_ = self->register_module("key", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(qkv_bias)));
   value_ = self->register_module("value", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(qkv_bias)));
@@ -64,12 +60,12 @@ SwinLayerImpl::SwinLayerImpl(int64_t dim, int64_t heads, int64_t window, int64_t
   rel = rel + (window - 1);
   relative_position_index_ = self->register_buffer(
       "relative_position_index", rel.select(2, 0) * (2 * window - 1) + rel.select(2, 1));
-  auto output = scope(*attention, "output");
+  auto output = key_scope(*attention, "output");
   attn_out_ = output->register_module("dense", torch::nn::Linear(dim, dim));
   layernorm_after_ = register_module("layernorm_after", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)));
   const auto hidden = static_cast<int64_t>(mlp_ratio * dim);
-  fc1_ = scope(*this, "intermediate")->register_module("dense", torch::nn::Linear(dim, hidden));
-  fc2_ = scope(*this, "output")->register_module("dense", torch::nn::Linear(hidden, dim));
+  fc1_ = key_scope(*this, "intermediate")->register_module("dense", torch::nn::Linear(dim, hidden));
+  fc2_ = key_scope(*this, "output")->register_module("dense", torch::nn::Linear(hidden, dim));
 }
 
 at::Tensor SwinLayerImpl::shift_mask(int64_t Hp, int64_t Wp, const at::TensorOptions& options) const {
@@ -145,19 +141,19 @@ at::Tensor SwinPatchMergingImpl::forward(const at::Tensor& x, int64_t H, int64_t
 SwinBackboneImpl::SwinBackboneImpl(SwinOptions options) : options_(std::move(options)) {
   options_.validate();
   const auto& o = options_;
-  auto embeddings = scope(*this, "embeddings");
-  projection_ = scope(*embeddings, "patch_embeddings")
+  auto embeddings = key_scope(*this, "embeddings");
+  projection_ = key_scope(*embeddings, "patch_embeddings")
                     ->register_module("projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, o.embed_dim,
                                                                                                  o.patch_size)
                                                                           .stride(o.patch_size)));
   embeddings_norm_ = embeddings->register_module(
       "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.embed_dim}).eps(o.layer_norm_eps)));
-  auto layers = scope(*scope(*this, "encoder"), "layers");
-  auto norms = scope(*this, "hidden_states_norms");
+  auto layers = key_scope(*key_scope(*this, "encoder"), "layers");
+  auto norms = key_scope(*this, "hidden_states_norms");
   for (size_t s = 0; s < o.depths.size(); ++s) {
     const int64_t dim = o.stage_channels(s);
-    auto stage = scope(*layers, std::to_string(s));
-    auto blocks = scope(*stage, "blocks");
+    auto stage = key_scope(*layers, std::to_string(s));
+    auto blocks = key_scope(*stage, "blocks");
     blocks_.emplace_back();
     for (int64_t b = 0; b < o.depths[s]; ++b) {
       blocks_.back().push_back(blocks->register_module(

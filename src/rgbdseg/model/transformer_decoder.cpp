@@ -8,16 +8,13 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/model/norms.h"
 #include "rgbdseg/model/pixel_decoder.h"
+#include "rgbdseg/model/key_scope.h"
 
 namespace rgbdseg::model {
 
 namespace F = torch::nn::functional;
 
 namespace {
-
-std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
 
 // Multi-head attention, sequence-first [L, B, C] in and out; q, k, v already
 // projected. mask: [B*heads, Lq, Lk] bool, true = blocked (or undefined).
@@ -36,7 +33,7 @@ MaskedAttentionDecoderLayerImpl::MaskedAttentionDecoderLayerImpl(const Transform
   const int64_t C = o.hidden_dim;
   if (C % o.heads != 0) throw Error("transformer decoder: hidden_dim is not divisible by the number of heads");
   // Cross-attention as torch.nn.MultiheadAttention stores it (packed q, k, v projections).
-  auto cross = scope(*this, "cross_attn");
+  auto cross = key_scope(*this, "cross_attn");
   in_proj_weight_ = cross->register_parameter("in_proj_weight", at::empty({3 * C, C}));
   in_proj_bias_ = cross->register_parameter("in_proj_bias", at::zeros({3 * C}));
   cross_out_ = cross->register_module("out_proj", torch::nn::Linear(C, C));
@@ -46,7 +43,7 @@ MaskedAttentionDecoderLayerImpl::MaskedAttentionDecoderLayerImpl(const Transform
     in_proj_weight_.uniform_(-bound, bound);
   }
   cross_norm_ = register_module("cross_attn_layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({C}).eps(o.layer_norm_eps)));
-  auto self = scope(*this, "self_attn");
+  auto self = key_scope(*this, "self_attn");
   q_proj_ = self->register_module("q_proj", torch::nn::Linear(C, C));
   k_proj_ = self->register_module("k_proj", torch::nn::Linear(C, C));
   v_proj_ = self->register_module("v_proj", torch::nn::Linear(C, C));
@@ -80,17 +77,17 @@ TransformerDecoderImpl::TransformerDecoderImpl(TransformerDecoderOptions o) : op
   queries_embedder_ = register_module("queries_embedder", torch::nn::Embedding(op.num_queries, op.hidden_dim));
   queries_features_ = register_module("queries_features", torch::nn::Embedding(op.num_queries, op.hidden_dim));
   level_embed_ = register_module("level_embed", torch::nn::Embedding(op.levels, op.hidden_dim));
-  auto decoder = scope(*this, "decoder");
-  auto layers = scope(*decoder, "layers");
+  auto decoder = key_scope(*this, "decoder");
+  auto layers = key_scope(*decoder, "layers");
   for (int64_t i = 0; i < op.layers; ++i) {
     layers_.push_back(layers->register_module(std::to_string(i), MaskedAttentionDecoderLayer(op)));
   }
   layernorm_ = decoder->register_module("layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({op.hidden_dim}).eps(op.layer_norm_eps)));
   // mask_predictor.mask_embedder.{0,1,2}.0: a 3-layer MLP (ReLU between), HF's prediction blocks.
-  auto mlp = scope(*scope(*decoder, "mask_predictor"), "mask_embedder");
+  auto mlp = key_scope(*key_scope(*decoder, "mask_predictor"), "mask_embedder");
   for (int i = 0; i < 3; ++i) {
     const int64_t out_dim = i < 2 ? op.hidden_dim : op.mask_feature_size;
-    mask_mlp_.push_back(scope(*mlp, std::to_string(i))->register_module("0", torch::nn::Linear(op.hidden_dim, out_dim)));
+    mask_mlp_.push_back(key_scope(*mlp, std::to_string(i))->register_module("0", torch::nn::Linear(op.hidden_dim, out_dim)));
   }
 }
 

@@ -1,0 +1,78 @@
+// Hole-aware depth gradients: exact Sobel responses on ramps, holes that never
+// become edges, scale invariance in log-depth, robustness with no valid depth.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "rgbdseg/model/depth_gradients.h"
+
+using namespace rgbdseg;
+
+namespace {
+model::DepthGradientOptions raw() {
+  model::DepthGradientOptions o;
+  o.norm_percentile = 0;
+  return o;
+}
+}  // namespace
+
+TEST(DepthGradients, RampGivesTheSobelResponseEverywhereInside) {
+  // depth = 1 + 0.01 * x: Sobel x-response is 8 * 0.01 (kernel weights 1 + 2 + 1 on each side).
+  const auto x = at::arange(16, at::kDouble).view({1, 1, 1, 16}).expand({1, 1, 12, 16});
+  const auto d = model::depth_gradients(1.0 + 0.01 * x, raw());
+  const auto inner = d.magnitude.slice(2, 1, 11).slice(3, 1, 15);
+  EXPECT_NEAR(inner.min().item<double>(), 0.08, 1e-9);
+  EXPECT_NEAR(inner.max().item<double>(), 0.08, 1e-9);
+  EXPECT_EQ(d.valid.sum().item<double>(), 10.0 * 14.0);  // the 1-pixel image border has no full stencil
+  EXPECT_EQ(d.magnitude.select(3, 0).abs().max().item<double>(), 0.0);
+}
+
+TEST(DepthGradients, HolesAndTheirNeighboursAreNeverEdges) {
+  auto depth = at::full({1, 1, 9, 9}, 2.0, at::kDouble);
+  depth.index_put_({0, 0, 4, 4}, 0.0);  // one missing reading
+  const auto d = model::depth_gradients(depth, raw());
+  // A plain Sobel would see a 2 m step around the hole; here its 3x3 neighbourhood is masked.
+  EXPECT_EQ(d.valid.slice(2, 3, 6).slice(3, 3, 6).sum().item<double>(), 0.0);
+  EXPECT_LT(d.magnitude.max().item<double>(), 1e-5);  // flat elsewhere
+  // Non-finite readings count as holes too.
+  depth.index_put_({0, 0, 2, 2}, NAN);
+  EXPECT_FALSE(at::isnan(model::depth_gradients(depth, raw()).magnitude).any().item<bool>());
+}
+
+TEST(DepthGradients, LogDepthIsScaleInvariant) {
+  at::manual_seed(0);
+  const auto depth = 0.5 + at::rand({2, 1, 16, 20}, at::kDouble) * 3;
+  model::DepthGradientOptions o = raw();
+  o.log_depth = true;
+  const auto a = model::depth_gradients(depth, o).magnitude, b = model::depth_gradients(depth * 4.0, o).magnitude;
+  EXPECT_LT((a - b).abs().max().item<double>(), 1e-9);
+}
+
+TEST(DepthGradients, NormalisedWithNoValidDepthOrFlatDepthStaysFinite) {
+  const auto none = model::depth_gradients(at::zeros({2, 1, 8, 8}));
+  EXPECT_EQ(none.magnitude.abs().max().item<double>(), 0.0);
+  EXPECT_EQ(none.valid.sum().item<double>(), 0.0);
+  model::DepthGradientOptions smooth;
+  smooth.smooth_sigma = 1.0;
+  const auto flat = model::depth_gradients(at::full({1, 1, 8, 8}, 1.5), smooth);
+  EXPECT_FALSE(at::isnan(flat.magnitude).any().item<bool>());
+  EXPECT_LE(flat.magnitude.max().item<double>(), 1.0);
+  // A step edge after normalisation reaches 1 at the edge.
+  auto step = at::full({1, 1, 8, 8}, 1.0);
+  step.slice(3, 4, 8).fill_(2.0);
+  EXPECT_NEAR(model::depth_gradients(step).magnitude.max().item<double>(), 1.0, 1e-6);
+}
+
+TEST(DepthGradients, GradientsReachTheDepthWithoutNaN) {
+  auto depth = (1.0 + at::rand({1, 1, 10, 10}, at::kDouble)).requires_grad_(true);
+  {
+    at::NoGradGuard g;
+    depth.index_put_({0, 0, 5, 5}, 0.0);  // a hole
+  }
+  model::DepthGradientOptions o;
+  o.smooth_sigma = 0.8;
+  o.log_depth = true;
+  model::depth_gradients(depth, o).magnitude.sum().backward();
+  EXPECT_FALSE(at::isnan(depth.grad()).any().item<bool>());
+  EXPECT_GT(depth.grad().abs().sum().item<double>(), 0.0);
+}

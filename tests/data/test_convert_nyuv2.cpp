@@ -23,6 +23,7 @@
 #include "rgbdseg/eval/rle.h"
 #include "rgbdseg/io/image_io.h"
 #include "data/self_eval.h"
+#include "error_message.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -34,16 +35,6 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 constexpr int kW = 8, kH = 6;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 struct Frame {
   cv::Mat rgb{kH, kW, CV_8UC3, cv::Scalar(0, 0, 0)};
@@ -450,7 +441,7 @@ TEST_F(ConvertNyuv2, TrainSplitRawDepthAndALabelMappedToNothing) {
 TEST_F(ConvertNyuv2, RefusesNonEmptyOutputWithoutForce) {
   NyuConvertOptions o = small_options("busy");
   dir_.write("busy/notes.txt", "keep me");
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr("busy: output directory is not empty (pass --force"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr("busy: output directory is not empty (pass --force"));
   EXPECT_TRUE(testing::path_exists(dir_.file("busy/notes.txt")));
   o.force = true;
   const ConversionSummary s = convert_nyuv2(o);
@@ -468,35 +459,35 @@ TEST_F(ConvertNyuv2, InputErrorsNameTheFile) {
   const std::string small = dir_.file("small.mat");
   write_nyu_mat(small, 3, frames_);
   o.mat_path = small;
-  std::string msg = error_of([&] { convert_nyuv2(o); });
+  std::string msg = error_message([&] { convert_nyuv2(o); });
   EXPECT_THAT(msg, HasSubstr("splits.mat: trainNdxs lists frame 4, but " + small + " has 3 frames"));
   // Missing file, not HDF5, missing dataset, inconsistent shapes.
   o.mat_path = dir_.file("absent.mat");
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": file not found"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": file not found"));
   o.mat_path = dir_.write("text.mat", "not hdf5 at all");
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": not an HDF5 file"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": not an HDF5 file"));
   o.mat_path = dir_.file("nolabels.mat");
   write_nyu_mat(o.mat_path, 3, {}, {"labels"});
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": no dataset 'labels'"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": no dataset 'labels'"));
   o.mat_path = dir_.file("shapes.mat");
   write_nyu_mat(o.mat_path, 3, {}, {}, kW + 1);
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }),
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }),
               HasSubstr(o.mat_path + ": dataset 'labels' has shape (3, 9, 6), but 'images' has (3, 3, 8, 6)"));
   o.depth = NyuDepthField::Raw;
   o.mat_path = dir_.file("noraw.mat");
   write_nyu_mat(o.mat_path, 3, {}, {"rawDepths"});
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": no dataset 'rawDepths'"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": no dataset 'rawDepths'"));
   // Metadata.
   o = options("err");
   o.classes = NyuClassSet::Nyu13;
   o.mapping13_path.clear();
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr("class13Mapping.mat (--mapping13)"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr("class13Mapping.mat (--mapping13)"));
   o = options("err");
   o.splits_path = meta_.mapping40;  // the wrong .mat
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr(meta_.mapping40 + ": no variable 'trainNdxs'"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(meta_.mapping40 + ": no variable 'trainNdxs'"));
   o = options("err");
   o.min_area_frac = 1.5;
-  EXPECT_THAT(error_of([&] { convert_nyuv2(o); }), HasSubstr("minimum area fraction must be in [0, 1), got 1.5"));
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr("minimum area fraction must be in [0, 1), got 1.5"));
   // Nothing was written by any of these.
   EXPECT_FALSE(testing::path_exists(dir_.file("err")));
 }
@@ -511,7 +502,7 @@ TEST_F(ConvertNyuv2, LabelBeyondMapClassNamesTheFrame) {
   write_nyu_mat(mat, 3, frames);
   o.mat_path = mat;
   EXPECT_THAT(
-      error_of([&] { convert_nyuv2(o); }),
+      error_message([&] { convert_nyuv2(o); }),
       HasSubstr(mat + ": frame 2: label 900 at (x 6, y 4) is beyond classMapping40.mat's mapClass (894 labels)"));
   EXPECT_FALSE(testing::path_exists(o.out_dir));  // the failed conversion left nothing behind
   // The same files without the bad label convert, stems from the 1-based frame index.
@@ -523,7 +514,7 @@ TEST_F(ConvertNyuv2, LabelBeyondMapClassNamesTheFrame) {
   EXPECT_TRUE(testing::path_exists(o.out_dir + "/depth/test/000001.png"));
   // Duplicate frame in the split lists.
   write_mat_v5(splits, {mat_doubles("trainNdxs", {3, 1}), mat_doubles("testNdxs", {1, 2})});
-  EXPECT_THAT(error_of([&] { read_nyu_splits(splits); }),
+  EXPECT_THAT(error_message([&] { read_nyu_splits(splits); }),
               HasSubstr(splits + ": testNdxs: frame 1 is listed in trainNdxs too"));
 }
 
@@ -532,9 +523,9 @@ TEST(ConvertNyuv2Names, ParseAndName) {
   EXPECT_EQ(parse_nyu_split("test"), NyuSplit::Test);
   EXPECT_EQ(parse_nyu_depth_field("raw"), NyuDepthField::Raw);
   EXPECT_STREQ(nyu_class_set_name(NyuClassSet::Nyu13), "nyu13");
-  EXPECT_THAT(error_of([] { parse_nyu_class_set("nyu41"); }),
+  EXPECT_THAT(error_message([] { parse_nyu_class_set("nyu41"); }),
               HasSubstr("unknown NYUv2 class set 'nyu41' (expected one of: nyu40-things, nyu40, nyu13)"));
-  EXPECT_THAT(error_of([] { parse_nyu_split("val"); }), HasSubstr("expected one of: train, test, all"));
+  EXPECT_THAT(error_message([] { parse_nyu_split("val"); }), HasSubstr("expected one of: train, test, all"));
 }
 
 }  // namespace

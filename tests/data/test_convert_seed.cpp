@@ -15,6 +15,7 @@
 #include "rgbdseg/eval/rle.h"
 #include "rgbdseg/io/image_io.h"
 #include "data/self_eval.h"
+#include "error_message.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -26,16 +27,6 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 constexpr int kW = 6, kH = 5;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // cv::imwrite into path, creating its folder first.
 bool write_image(const std::string& path, const cv::Mat& image) {
@@ -237,49 +228,49 @@ TEST_F(ConvertSeed, ErrorsNameTheFile) {
   };
   // 8-bit depth without a scale.
   SeedConvertOptions o = options(entry("e/depth8.png", "e/mask7.png"), "err");
-  std::string msg = error_of([&] { convert_seed(o); });
+  std::string msg = error_message([&] { convert_seed(o); });
   EXPECT_THAT(msg, HasSubstr("e.json: entry 0: " + dir_.file("e/depth8.png") + ": 8-bit depth image"));
   EXPECT_THAT(msg, HasSubstr("pass --depth-scale"));
   // A class id that label2id.json does not name.
   o.depth_scale = 0.01;
-  EXPECT_THAT(error_of([&] { convert_seed(o); }),
+  EXPECT_THAT(error_message([&] { convert_seed(o); }),
               HasSubstr(dir_.file("e/mask7.png") + ": instance 1 has class id 7 (R channel), which label2id.json "
                                                    "does not name (it has: 1 organ, 2 shrimp)"));
   // A scale that overflows 16-bit millimetres.
   o.depth_scale = 2.0;
   EXPECT_THAT(
-      error_of([&] { convert_seed(o); }),
+      error_message([&] { convert_seed(o); }),
       HasSubstr(dir_.file("e/depth8.png") + ": depth 100 m at (x 0, y 0) exceeds what a 16-bit millimetre PNG"));
   o.depth_scale = 0.01;
   // Missing files.
   o.json_path = entry("e/depth8.png", "e/mask7.png", "e/missing.png");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }),
+  EXPECT_THAT(error_message([&] { convert_seed(o); }),
               HasSubstr("e.json: entry 0: " + dir_.file("e/missing.png") + ": cannot open for reading"));
   o.json_path = dir_.file("absent.json");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr(dir_.file("absent.json") + ": cannot open for reading"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr(dir_.file("absent.json") + ": cannot open for reading"));
   o.json_path = entry("e/depth8.png", "e/mask7.png");
   o.label2id_path = dir_.file("absent_label2id.json");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr("absent_label2id.json: cannot open for reading"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr("absent_label2id.json: cannot open for reading"));
   o.label2id_path = label2id_;
   // A single-channel mask; a colour-mapped depth; sizes that differ.
   ASSERT_TRUE(write_image(dir_.file("e/grey_mask.png"), d8));
   o.json_path = entry("e/depth8.png", "e/grey_mask.png");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr(dir_.file("e/grey_mask.png") + ": mask has 1 channel(s)"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr(dir_.file("e/grey_mask.png") + ": mask has 1 channel(s)"));
   ASSERT_TRUE(write_image(dir_.file("e/colour_depth.png"), make_rgb(5)));
   o.json_path = entry("e/colour_depth.png", "e/mask7.png");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }),
+  EXPECT_THAT(error_message([&] { convert_seed(o); }),
               HasSubstr(dir_.file("e/colour_depth.png") + ": depth image has 3 different colour channels"));
   ASSERT_TRUE(write_image(dir_.file("e/small_depth.png"), cv::Mat(kH - 1, kW, CV_8UC1, cv::Scalar(9))));
   o.json_path = entry("e/small_depth.png", "e/mask7.png");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }),
+  EXPECT_THAT(error_message([&] { convert_seed(o); }),
               HasSubstr(dir_.file("e/small_depth.png") + ": size 6x4 does not match colour image"));
   // Malformed JSON inputs.
   o.json_path = dir_.write("obj.json", R"({"image": ["a", "b"], "annotation": "m"})");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr("obj.json: expected a JSON list"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr("obj.json: expected a JSON list"));
   o.json_path = dir_.write("noann.json", R"([{"image": ["a", "b"]}])");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr("noann.json: entry 0: \"annotation\""));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr("noann.json: entry 0: \"annotation\""));
   o.json_path = dir_.write("rgbonly.json", R"([{"image": "a.png", "annotation": "m.png"}])");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr("rgbonly.json: no entry has a depth image"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr("rgbonly.json: no entry has a depth image"));
   EXPECT_FALSE(testing::path_exists(dir_.file("err")));  // failed conversions leave nothing behind
 }
 
@@ -292,7 +283,7 @@ TEST_F(ConvertSeed, RefusesNonEmptyOutputWithoutForce) {
       dir_.write("f.json", R"([{"image": ["f/rgb.png", "f/depth.png"], "annotation": "f/mask.png"}])");
   SeedConvertOptions o = options(json, "busy");
   dir_.write("busy/old.json", "{}");
-  EXPECT_THAT(error_of([&] { convert_seed(o); }), HasSubstr("busy: output directory is not empty (pass --force"));
+  EXPECT_THAT(error_message([&] { convert_seed(o); }), HasSubstr("busy: output directory is not empty (pass --force"));
   o.force = true;
   EXPECT_EQ(convert_seed(o).images, 1);
 }
@@ -307,7 +298,7 @@ TEST_F(ConvertSeed, CancelledByProgressLeavesNothing) {
   SeedConvertOptions o = options(json, "cancelled");
   o.threads = 1;
   int calls = 0;
-  EXPECT_THAT(error_of([&] { convert_seed(o, [&](int64_t done, int64_t) { return ++calls, done < 1; }); }),
+  EXPECT_THAT(error_message([&] { convert_seed(o, [&](int64_t done, int64_t) { return ++calls, done < 1; }); }),
               HasSubstr("seed: conversion cancelled"));
   EXPECT_EQ(calls, 2);  // (0, 2), then (1, 2) says stop: the second entry is never converted
   EXPECT_FALSE(testing::path_exists(o.out_dir));
@@ -320,16 +311,16 @@ TEST(ConvertSeedLabel2id, ReadsAndValidates) {
   // The research code's COCO-derived files have no background entry.
   EXPECT_THAT(read_label2id(dir.write("b.json", R"({"brick": 1, "rubber": 2})")),
               ElementsAre(Pair(1, "brick"), Pair(2, "rubber")));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("c.json", R"({"a": 1, "b": 1})")); }),
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("c.json", R"({"a": 1, "b": 1})")); }),
               HasSubstr("c.json: id 1 is given to both \"a\" and \"b\""));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("d.json", R"({"a": "1"})")); }),
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("d.json", R"({"a": "1"})")); }),
               HasSubstr("d.json: \"a\": expected an integer id, got \"1\""));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("e.json", R"({"a": -3})")); }), HasSubstr("id -3 is negative"));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("f.json", R"({"background": 0})")); }),
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("e.json", R"({"a": -3})")); }), HasSubstr("id -3 is negative"));
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("f.json", R"({"background": 0})")); }),
               HasSubstr("f.json: no classes besides background (id 0)"));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("g.json", "[1, 2]")); }),
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("g.json", "[1, 2]")); }),
               HasSubstr("g.json: expected a JSON object"));
-  EXPECT_THAT(error_of([&] { read_label2id(dir.write("h.json", "{oops")); }), HasSubstr("h.json: not valid JSON"));
+  EXPECT_THAT(error_message([&] { read_label2id(dir.write("h.json", "{oops")); }), HasSubstr("h.json: not valid JSON"));
 }
 
 }  // namespace

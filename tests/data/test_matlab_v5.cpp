@@ -11,6 +11,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/data/matlab_v5.h"
+#include "error_message.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -22,16 +23,6 @@ using matlab::MatClass;
 using matlab::MatFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Writes MAT-file elements the way the format document describes them, in
 // either byte order (uncompressed: the real files cover miCOMPRESSED).
@@ -225,7 +216,7 @@ TEST_P(MatlabV5ByteOrder, HandBuiltElements) {
   EXPECT_EQ(c.cell(0).as_string(), "x");
   EXPECT_EQ(c.cell(1).numel(), 0);
   EXPECT_THAT(c.cell(2).as_numbers(), ElementsAre(7.0));
-  EXPECT_THAT(error_of([&] { c.as_strings(); }), HasSubstr("hand.mat: c{2}: expected a char row vector"));
+  EXPECT_THAT(error_message([&] { c.as_strings(); }), HasSubstr("hand.mat: c{2}: expected a char row vector"));
   const MatArray& st = f.at("st");
   EXPECT_THAT(st.dims, ElementsAre(1, 2));
   EXPECT_THAT(st.field_names, ElementsAre("a", "bb"));
@@ -234,11 +225,11 @@ TEST_P(MatlabV5ByteOrder, HandBuiltElements) {
   EXPECT_THAT(st.field("a", 1).as_numbers(), ElementsAre(2.0));
   EXPECT_EQ(st.field("bb", 1).as_string(), "q");
   EXPECT_EQ(st.field("bb", 1).where, "hand.mat: st(2).bb");
-  EXPECT_THAT(error_of([&] { st.field("zz"); }), HasSubstr("hand.mat: st: struct has no field 'zz' (fields: a, bb)"));
-  EXPECT_THAT(error_of([&] { st.field("a", 2); }), HasSubstr("struct element 3 is out of range (2 elements)"));
+  EXPECT_THAT(error_message([&] { st.field("zz"); }), HasSubstr("hand.mat: st: struct has no field 'zz' (fields: a, bb)"));
+  EXPECT_THAT(error_message([&] { st.field("a", 2); }), HasSubstr("struct element 3 is out of range (2 elements)"));
   // Unusable arrays load, and say why when used.
-  EXPECT_THAT(error_of([&] { f.at("cx").as_numbers(); }), HasSubstr("hand.mat: cx: is a complex array"));
-  EXPECT_THAT(error_of([&] { f.at("big").as_numbers(); }), HasSubstr("hand.mat: big: is 64-bit integers beyond 2^53"));
+  EXPECT_THAT(error_message([&] { f.at("cx").as_numbers(); }), HasSubstr("hand.mat: cx: is a complex array"));
+  EXPECT_THAT(error_message([&] { f.at("big").as_numbers(); }), HasSubstr("hand.mat: big: is 64-bit integers beyond 2^53"));
 }
 
 INSTANTIATE_TEST_SUITE_P(MatlabV5, MatlabV5ByteOrder, ::testing::Values(false, true),
@@ -248,14 +239,14 @@ INSTANTIATE_TEST_SUITE_P(MatlabV5, MatlabV5ByteOrder, ::testing::Values(false, t
 
 TEST(MatlabV5, AccessorErrorsNameTheElement) {
   const MatFile f = matlab::parse_mat_v5(hand_built_file(false), "hand.mat");
-  EXPECT_THAT(error_of([&] { f.at("nope"); }),
+  EXPECT_THAT(error_message([&] { f.at("nope"); }),
               HasSubstr("hand.mat: no variable 'nope' (variables: m, neg, f, s, u, c, st, cx, big)"));
-  EXPECT_THAT(error_of([&] { f.at("m").as_string(); }),
+  EXPECT_THAT(error_message([&] { f.at("m").as_string(); }),
               HasSubstr("hand.mat: m: expected a char row vector (a string), got 2x3 double"));
-  EXPECT_THAT(error_of([&] { f.at("f").as_integers(); }), HasSubstr("hand.mat: f: element 1 is 0.5"));
-  EXPECT_THAT(error_of([&] { f.at("s").as_numbers(); }),
+  EXPECT_THAT(error_message([&] { f.at("f").as_integers(); }), HasSubstr("hand.mat: f: element 1 is 0.5"));
+  EXPECT_THAT(error_message([&] { f.at("s").as_numbers(); }),
               HasSubstr("hand.mat: s: expected a numeric array, got 1x5 char"));
-  EXPECT_THAT(error_of([&] { f.at("c").cell(3); }),
+  EXPECT_THAT(error_message([&] { f.at("c").cell(3); }),
               HasSubstr("hand.mat: c: cell index 4 is out of range (3 elements)"));
 }
 
@@ -264,39 +255,39 @@ TEST(MatlabV5, MalformedHandBuiltFiles) {
   // Dimensions say 2x3, the data hold 5 values.
   const std::string short_data =
       b.file({b.matrix(kDouble, {2, 3}, "m", b.element(miDOUBLE, b.values(std::vector<double>{1, 2, 3, 4, 5})))});
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5(short_data, "x.mat"); }),
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5(short_data, "x.mat"); }),
               HasSubstr("x.mat: m: 2x3 double array holds 5 values, expected 6"));
   // A cell array that promises 3 elements and has 1.
   const std::string short_cell =
       b.file({b.matrix(kCell, {1, 3}, "c", b.matrix(kChar, {1, 1}, "", b.element(miUTF8, "x")))});
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5(short_cell, "x.mat"); }), HasSubstr("x.mat: c{2}: truncated"));
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5(short_cell, "x.mat"); }), HasSubstr("x.mat: c{2}: truncated"));
   // A top-level element that is not a variable.
   const std::string stray = b.file({b.element(miDOUBLE, b.values(std::vector<double>{1.0}))});
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5(stray, "x.mat"); }),
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5(stray, "x.mat"); }),
               HasSubstr("x.mat: variable 1 (at byte 128): unexpected miDOUBLE element"));
   // Cut in the middle of the second variable.
   const std::string whole = hand_built_file(false);
   uint32_t first_bytes = 0;
   std::memcpy(&first_bytes, whole.data() + 132, 4);  // the first variable's tag: byte count
   const std::string cut = whole.substr(0, 128 + 8 + first_bytes + 20);
-  const std::string msg = error_of([&] { matlab::parse_mat_v5(cut, "x.mat"); });
+  const std::string msg = error_message([&] { matlab::parse_mat_v5(cut, "x.mat"); });
   EXPECT_THAT(msg, HasSubstr("x.mat: variable 2 (at byte"));
   EXPECT_THAT(msg, HasSubstr("truncated"));
 }
 
 TEST(MatlabV5, FileLevelErrors) {
   testing::ScopedTempDir dir;
-  EXPECT_THAT(error_of([&] { matlab::read_mat_v5(dir.file("missing.mat")); }),
+  EXPECT_THAT(error_message([&] { matlab::read_mat_v5(dir.file("missing.mat")); }),
               HasSubstr(dir.file("missing.mat") + ": cannot open"));
   // MATLAB v7.3: a 512-byte user block, then the HDF5 signature.
   std::string v73 = "MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: today HDF5 schema 1.00 .";
   v73.resize(512, ' ');
   v73 += std::string("\x89HDF\r\n\x1a\n", 8) + std::string(64, '\0');
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5(v73, "nyu.mat"); }),
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5(v73, "nyu.mat"); }),
               HasSubstr("nyu.mat: MATLAB v7.3 MAT-file (HDF5), not a v5 MAT-file"));
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5(std::string(200, 'x'), "junk.mat"); }),
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5(std::string(200, 'x'), "junk.mat"); }),
               HasSubstr("junk.mat: not a MATLAB v5 MAT-file"));
-  EXPECT_THAT(error_of([&] { matlab::parse_mat_v5("MATLAB 5.0", "short.mat"); }),
+  EXPECT_THAT(error_message([&] { matlab::parse_mat_v5("MATLAB 5.0", "short.mat"); }),
               HasSubstr("short.mat: not a MATLAB v5 MAT-file (10 bytes"));
 }
 
@@ -305,13 +296,13 @@ TEST(MatlabV5, DamagedCompressedVariable) {
   const std::string bytes = read_file(path);
   // Truncated inside the first (compressed) variable: its tag promises more bytes than remain.
   const std::string truncated = bytes.substr(0, 1000);
-  std::string msg = error_of([&] { matlab::parse_mat_v5(truncated, "splits.mat"); });
+  std::string msg = error_message([&] { matlab::parse_mat_v5(truncated, "splits.mat"); });
   EXPECT_THAT(msg, HasSubstr("splits.mat: variable 1 (at byte 128)"));
   EXPECT_THAT(msg, HasSubstr("truncated"));
   // Corrupted zlib data.
   std::string corrupt = bytes;
   for (size_t i = 200; i < 260; ++i) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5A);
-  msg = error_of([&] { matlab::parse_mat_v5(corrupt, "splits.mat"); });
+  msg = error_message([&] { matlab::parse_mat_v5(corrupt, "splits.mat"); });
   EXPECT_THAT(msg, HasSubstr("splits.mat: variable 1 (at byte 128)"));
   EXPECT_THAT(msg, HasSubstr("decompress"));
 }

@@ -1,5 +1,5 @@
 // rgbdseg inspect: look inside things without running a model: the resolved
-// config, or the tensors of a safetensors file.
+// config, the tensors of a safetensors file, or a model's parameters and FLOPs.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +11,7 @@
 #ifdef RGBDSEG_WITH_TORCH
 #include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/mask2former.h"
+#include "rgbdseg/model/rgbd_model.h"
 #endif
 
 namespace rgbdseg::app {
@@ -23,6 +24,8 @@ struct InspectArgs {
   std::string json_out;
   std::string hf_config;
   std::string size = "480x640";
+  bool model = false;         // the config's model: parameters and FLOPs
+  bool all_variants = false;  // every variant of the ablation family
 };
 
 void write_json(const nlohmann::ordered_json& j, const std::string& path) {
@@ -59,43 +62,101 @@ int inspect_weights(const InspectArgs& args) {
 }
 
 #ifdef RGBDSEG_WITH_TORCH
-// Parameters and FLOPs per module of a model configuration (built, not run).
-int inspect_model(const InspectArgs& args) {
-  const auto [h, w] = parse_size(args.size);
-  model::Mask2Former m(model::load_hf_config(args.hf_config));
-  const auto costs = model::mask2former_costs(*m, h, w);
+bool is_depth_module(const std::string& name) { return name.rfind("depth.", 0) == 0; }
+
+// Parameters and FLOPs per module of one model (built, not run), with the depth modules' share.
+nlohmann::ordered_json model_costs_json(const model::RgbdModelOptions& options, int h, int w,
+                                        std::vector<model::ModuleCost>& costs) {
+  model::RgbdMask2Former m(options);
+  costs = model::rgbd_model_costs(*m, h, w);
   nlohmann::ordered_json j;
+  int64_t params = 0, depth_params = 0;
+  double flops = 0, depth_flops = 0;
+  for (const auto& c : costs) {
+    params += c.params;
+    flops += c.flops;
+    if (is_depth_module(c.name)) {
+      depth_params += c.params;
+      depth_flops += c.flops;
+    }
+  }
+  j["variant"] = options.variant;
+  j["params"]["total"] = params;
+  for (const auto& c : costs) j["params"][c.name] = c.params;
+  j["flops"]["total"] = flops;
+  for (const auto& c : costs) j["flops"][c.name] = c.flops;
+  j["depth_share"] = {{"params", static_cast<double>(depth_params) / static_cast<double>(params)},
+                      {"flops", depth_flops / flops}};
+  j["size"] = {h, w};
+  j["flops_convention"] = "multiply-adds (fvcore); norms, activations and softmax not counted";
+  return j;
+}
+
+void print_costs(const std::vector<model::ModuleCost>& costs, int h, int w) {
   int64_t params = 0;
   double flops = 0;
   for (const auto& c : costs) {
     params += c.params;
     flops += c.flops;
   }
-  j["params"]["total"] = params;
-  for (const auto& c : costs) j["params"][c.name] = c.params;
-  j["flops"]["total"] = flops;
-  for (const auto& c : costs) j["flops"][c.name] = c.flops;
-  j["size"] = {h, w};
-  j["flops_convention"] = "multiply-adds (fvcore); norms, activations and softmax not counted";
-  if (!args.json_out.empty()) {
-    write_json(j, args.json_out);
-    return 0;
-  }
   std::printf("%-22s %14s %10s %14s %8s\n", "module", "parameters", "share", "GFLOPs", "share");
   for (const auto& c : costs) {
-    std::printf("%-22s %14lld %9.1f%% %14.2f %7.1f%%\n", c.name.c_str(), static_cast<long long>(c.params),
+    std::printf("%-22s %14lld %9.1f%% %14.3f %7.2f%%\n", c.name.c_str(), static_cast<long long>(c.params),
                 100.0 * static_cast<double>(c.params) / static_cast<double>(params), c.flops / 1e9, 100.0 * c.flops / flops);
   }
   std::printf("%-22s %14lld %10s %14.2f   (one %dx%d image)\n", "total", static_cast<long long>(params), "", flops / 1e9, h, w);
+}
+
+model::RgbdModelOptions model_options(const InspectArgs& args, const Config& config) {
+  if (!args.hf_config.empty()) return model::rgbd_model_options(config.model, model::load_hf_config(args.hf_config));
+  return model::load_model_options(config);
+}
+
+int inspect_model(const InspectArgs& args, const Config& config) {
+  const auto [h, w] = parse_size(args.size);
+  const auto base = model_options(args, config);
+  std::vector<model::ModuleCost> costs;
+  if (!args.all_variants) {
+    const auto j = model_costs_json(base, h, w, costs);
+    if (!args.json_out.empty()) {
+      write_json(j, args.json_out);
+      return 0;
+    }
+    std::printf("variant %s\n", base.variant.c_str());
+    print_costs(costs, h, w);
+    if (base.variant != "rgb") {
+      std::printf("depth modules: %.2f%% of the parameters, %.2f%% of the FLOPs\n",
+                  100.0 * j["depth_share"]["params"].get<double>(), 100.0 * j["depth_share"]["flops"].get<double>());
+    }
+    return 0;
+  }
+  // Every variant of the ablation family, same RGB part and depth settings.
+  nlohmann::ordered_json all = nlohmann::ordered_json::object();
+  if (args.json_out.empty()) {
+    std::printf("%-8s %14s %12s %10s %12s   (one %dx%d image)\n", "variant", "parameters", "depth share", "GFLOPs",
+                "depth share", h, w);
+  }
+  for (const auto& variant : model::model_variants()) {
+    ModelConfig mc = config.model;
+    mc.variant = variant;
+    const auto j = model_costs_json(model::rgbd_model_options(mc, base.mask2former), h, w, costs);
+    all[variant] = j;
+    if (args.json_out.empty()) {
+      std::printf("%-8s %14lld %11.2f%% %10.2f %11.3f%%\n", variant.c_str(),
+                  static_cast<long long>(j["params"]["total"].get<int64_t>()), 100.0 * j["depth_share"]["params"].get<double>(),
+                  j["flops"]["total"].get<double>() / 1e9, 100.0 * j["depth_share"]["flops"].get<double>());
+    }
+  }
+  if (!args.json_out.empty()) write_json(all, args.json_out);
   return 0;
 }
 #endif
 
 int run_inspect(const InspectArgs& args) {
   const Config config = start_command("inspect", args.common);
-  if (!args.hf_config.empty()) {
+  if (!args.hf_config.empty() || args.model || args.all_variants) {
 #ifdef RGBDSEG_WITH_TORCH
-    return inspect_model(args);
+    return inspect_model(args, config);
 #else
     throw Error("model inspection needs rgbdseg's torch plugin (internal routing error)");
 #endif
@@ -115,6 +176,8 @@ Command add_inspect_command(CLI::App& parent) {
   cmd->add_option("--weights", args->weights, "a .safetensors file to list")->check(CLI::ExistingFile);
   cmd->add_option("--hf-config", args->hf_config, "a Hugging Face Mask2Former config.json: parameters and FLOPs per module")
       ->check(CLI::ExistingFile);
+  cmd->add_flag("--model", args->model, "parameters and FLOPs of the config's model (model.variant, model.hf_config)");
+  cmd->add_flag("--all-variants", args->all_variants, "parameters and FLOPs of every variant (rgb, dggm, dsam, edsam, full)");
   cmd->add_option("--size", args->size, "image size HxW for FLOPs")->capture_default_str();
   cmd->add_option("--json", args->json_out, "write JSON here ('-' = stdout)");
   add_common_options(*cmd, args->common);

@@ -63,7 +63,10 @@ int main(int argc, char** argv) {
   // `inspect` of a model configuration needs LibTorch: the torch plugin provides that variant.
   bool model_inspect = false;
   if (word == "inspect") {
-    for (int i = 1; i < argc; ++i) model_inspect |= std::strncmp(argv[i], "--hf-config", 11) == 0;
+    for (int i = 1; i < argc; ++i) {
+      model_inspect |= std::strncmp(argv[i], "--hf-config", 11) == 0 || std::strcmp(argv[i], "--model") == 0 ||
+                       std::strcmp(argv[i], "--all-variants") == 0;
+    }
   }
   const char* plugin = model_inspect ? "torch" : (wanted ? wanted->plugin : nullptr);
   try {

@@ -19,6 +19,30 @@ ojson config_to_json(const Config& c) {
   j["runtime"]["log_level"] = c.runtime.log_level;
   j["eval"]["iou_type"] = c.eval.iou_type;
   j["eval"]["use_cats"] = c.eval.use_cats;
+  auto& m = j["model"];
+  m["variant"] = c.model.variant;
+  m["hf_config"] = c.model.hf_config;
+  const auto& d = c.model.depth;
+  m["depth"]["min_depth"] = d.min_depth;
+  m["depth"]["max_depth"] = d.max_depth;
+  m["depth"]["gradients"]["log_depth"] = d.gradients.log_depth;
+  m["depth"]["gradients"]["smooth_sigma"] = d.gradients.smooth_sigma;
+  m["depth"]["gradients"]["norm_percentile"] = d.gradients.norm_percentile;
+  m["depth"]["dggm"]["hidden_channels"] = d.dggm.hidden_channels;
+  auto& ds = m["depth"]["dsam"];
+  ds["num_modes"] = d.dsam.num_modes;
+  ds["bins"] = d.dsam.bins;
+  ds["histogram_smoothing"] = d.dsam.histogram_smoothing;
+  ds["prominence"] = d.dsam.prominence;
+  ds["window_ratio"] = d.dsam.window_ratio;
+  ds["soft_windows"] = d.dsam.soft_windows;
+  ds["temperature"] = d.dsam.temperature;
+  ds["kernel_size"] = d.dsam.kernel_size;
+  auto& p = m["depth"]["predictor"];
+  p["min_ratio"] = d.predictor.min_ratio;
+  p["max_ratio"] = d.predictor.max_ratio;
+  p["input_stride"] = d.predictor.input_stride;
+  p["channels"] = d.predictor.channels;
   return j;
 }
 
@@ -91,6 +115,13 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   ojson own = j;
   own.erase("base");
   config_from_json(own, path);
+  // Paths inside a config are relative to the file that names them.
+  if (j.contains("model") && j["model"].contains("hf_config")) {
+    const std::string p = j["model"]["hf_config"];
+    if (!p.empty() && std::filesystem::path(p).is_relative()) {
+      j["model"]["hf_config"] = (std::filesystem::path(path).parent_path() / p).lexically_normal().string();
+    }
+  }
   if (!j.contains("base")) return j;
   if (!j["base"].is_string()) throw Error(path + ": /base: expected a string (a path), got " + type_of(j["base"]));
   std::filesystem::path base = j["base"].get<std::string>();
@@ -100,6 +131,55 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   j.erase("base");
   merged.merge_patch(j);
   return merged;
+}
+
+void require(bool ok, const std::string& source, const std::string& pointer, const std::string& what) {
+  if (!ok) throw Error(source + ": " + pointer + ": " + what);
+}
+
+void model_from_json(const ojson& m, const std::string& source, ModelConfig& c) {
+  c.variant = one_of(source, "/model/variant", m["variant"], {"rgb", "dggm", "dsam", "edsam", "full"});
+  c.hf_config = m["hf_config"];
+  const ojson& d = m["depth"];
+  auto& o = c.depth;
+  o.min_depth = d["min_depth"];
+  o.max_depth = d["max_depth"];
+  require(o.min_depth >= 0, source, "/model/depth/min_depth", "must be >= 0");
+  require(o.max_depth >= 0 && (o.max_depth == 0 || o.max_depth > o.min_depth), source, "/model/depth/max_depth",
+          "must be 0 (no limit) or above min_depth");
+  o.gradients.log_depth = d["gradients"]["log_depth"];
+  o.gradients.smooth_sigma = d["gradients"]["smooth_sigma"];
+  o.gradients.norm_percentile = d["gradients"]["norm_percentile"];
+  require(o.gradients.smooth_sigma >= 0, source, "/model/depth/gradients/smooth_sigma", "must be >= 0");
+  require(o.gradients.norm_percentile >= 0 && o.gradients.norm_percentile <= 1, source,
+          "/model/depth/gradients/norm_percentile", "must be in [0, 1] (0 = no normalisation)");
+  o.dggm.hidden_channels = d["dggm"]["hidden_channels"];
+  require(o.dggm.hidden_channels >= 1, source, "/model/depth/dggm/hidden_channels", "must be >= 1");
+  const ojson& s = d["dsam"];
+  o.dsam.num_modes = s["num_modes"];
+  o.dsam.bins = s["bins"];
+  o.dsam.histogram_smoothing = s["histogram_smoothing"];
+  o.dsam.prominence = s["prominence"];
+  o.dsam.window_ratio = s["window_ratio"];
+  o.dsam.soft_windows = s["soft_windows"];
+  o.dsam.temperature = s["temperature"];
+  o.dsam.kernel_size = s["kernel_size"];
+  require(o.dsam.num_modes >= 1 && o.dsam.num_modes <= 16, source, "/model/depth/dsam/num_modes", "must be in 1..16");
+  require(o.dsam.bins >= 3 && o.dsam.bins <= 1024, source, "/model/depth/dsam/bins", "must be in 3..1024");
+  require(o.dsam.histogram_smoothing >= 0, source, "/model/depth/dsam/histogram_smoothing", "must be >= 0");
+  require(o.dsam.prominence >= 0 && o.dsam.prominence <= 1, source, "/model/depth/dsam/prominence", "must be in [0, 1]");
+  require(o.dsam.window_ratio > 0, source, "/model/depth/dsam/window_ratio", "must be > 0");
+  require(o.dsam.temperature > 0, source, "/model/depth/dsam/temperature", "must be > 0");
+  require(o.dsam.kernel_size == 1 || o.dsam.kernel_size == 3, source, "/model/depth/dsam/kernel_size", "must be 1 or 3");
+  const ojson& p = d["predictor"];
+  o.predictor.min_ratio = p["min_ratio"];
+  o.predictor.max_ratio = p["max_ratio"];
+  o.predictor.input_stride = p["input_stride"];
+  o.predictor.channels = p["channels"];
+  require(o.predictor.min_ratio > 0 && o.predictor.max_ratio > o.predictor.min_ratio, source,
+          "/model/depth/predictor/max_ratio", "need 0 < min_ratio < max_ratio");
+  require(o.predictor.input_stride >= 1, source, "/model/depth/predictor/input_stride", "must be >= 1");
+  require(o.predictor.channels >= 1, source, "/model/depth/predictor/channels", "must be >= 1");
 }
 
 }  // namespace
@@ -120,6 +200,7 @@ Config config_from_json(const ojson& json, const std::string& source) {
                                {"error", "warn", "info", "debug"});
   c.eval.iou_type = one_of(source, "/eval/iou_type", resolved["eval"]["iou_type"], {"segm", "bbox"});
   c.eval.use_cats = resolved["eval"]["use_cats"];
+  model_from_json(resolved["model"], source, c.model);
   return c;
 }
 

@@ -89,4 +89,46 @@ std::vector<ModuleCost> mask2former_costs(Mask2FormerImpl& m, int64_t H, int64_t
   return {backbone, pixel, decoder, classes};
 }
 
+std::vector<ModuleCost> rgbd_model_costs(RgbdMask2FormerImpl& m, int64_t H, int64_t W) {
+  auto costs = mask2former_costs(m, H, W);
+  if (!m.has_depth()) return costs;
+  const auto& o = m.rgbd_options().depth;
+  std::vector<std::pair<int64_t, int64_t>> sizes;
+  swin_flops(m.options().swin, H, W, sizes);
+  auto& d = *m.depth;
+  if (d.dggm) {
+    const double h = static_cast<double>(o.dggm.hidden_channels);
+    double f = 0;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const double n = static_cast<double>(sizes[i].first * sizes[i].second);
+      f += n * (h * 2 * 9 + h + h * 9 + h * static_cast<double>(o.channels[i]));
+    }
+    costs.push_back({"depth.dggm", count(*d.dggm), f});
+  }
+  if (d.dsam) {
+    const double k2 = static_cast<double>(o.dsam_kernel_size * o.dsam_kernel_size);
+    const double inputs = static_cast<double>(o.decomposition.num_modes + 2);  // regions + remaining + projection
+    double f = 0;
+    for (size_t i = 0; i + 1 < sizes.size(); ++i) {
+      const double n = static_cast<double>(sizes[i + 1].first * sizes[i + 1].second);
+      f += n * static_cast<double>(o.channels[i + 1]) * static_cast<double>(o.channels[i]) * k2 * inputs;
+    }
+    costs.push_back({"depth.dsam", count(*d.dsam), f});
+  }
+  if (d.predictor) {
+    const auto& p = o.predictor;
+    const double c = static_cast<double>(p.channels);
+    int64_t h = ceil_div(H, p.input_stride), w = ceil_div(W, p.input_stride);
+    double f = 0;
+    for (int layer = 0; layer < 3; ++layer) {
+      h = ceil_div(h, 2);
+      w = ceil_div(w, 2);
+      f += static_cast<double>(h * w) * c * (layer == 0 ? 2 : c) * 9;
+    }
+    f += c * c + c;
+    costs.push_back({"depth.predictor", count(*d.predictor), f});
+  }
+  return costs;
+}
+
 }  // namespace rgbdseg::model

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rgbdseg/model/mask2former.h"
+#include "rgbdseg/model/rgbd_model.h"
 
 namespace rgbdseg::model {
 
@@ -21,5 +22,10 @@ struct ModuleCost {
 };
 
 std::vector<ModuleCost> mask2former_costs(Mask2FormerImpl& model, int64_t height, int64_t width);
+
+// The Mask2Former entries followed by the variant's depth modules
+// (depth.dggm, depth.dsam, depth.predictor; the parameter-free gradient and
+// decomposition arithmetic is elementwise and not counted).
+std::vector<ModuleCost> rgbd_model_costs(RgbdMask2FormerImpl& model, int64_t height, int64_t width);
 
 }  // namespace rgbdseg::model

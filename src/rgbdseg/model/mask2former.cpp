@@ -111,8 +111,12 @@ Mask2FormerImpl::Mask2FormerImpl(Mask2FormerOptions options) : options_(std::mov
 }
 
 Mask2FormerOutput Mask2FormerImpl::forward(const at::Tensor& pixel_values) {
+  return decode(backbone->forward(pixel_values));
+}
+
+Mask2FormerOutput Mask2FormerImpl::decode(SwinFeatures backbone_features) {
   Mask2FormerOutput out;
-  out.backbone = backbone->forward(pixel_values);
+  out.backbone = std::move(backbone_features);
   out.pixel_decoder = pixel_decoder->forward(out.backbone.maps);
   out.transformer_decoder = transformer_decoder->forward(out.pixel_decoder.multi_scale, out.pixel_decoder.mask_features);
   for (const auto& state : out.transformer_decoder.intermediate) {

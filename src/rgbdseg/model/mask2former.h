@@ -47,6 +47,9 @@ class Mask2FormerImpl : public torch::nn::Module {
   explicit Mask2FormerImpl(Mask2FormerOptions options);
   // pixel_values: [B, 3, H, W], normalised as the image processor does.
   Mask2FormerOutput forward(const at::Tensor& pixel_values);
+  // Pixel decoder, transformer decoder and class head on given backbone
+  // features (the RGB-D model fuses depth into them first).
+  Mask2FormerOutput decode(SwinFeatures backbone_features);
   const Mask2FormerOptions& options() const { return options_; }
 
   SwinBackbone backbone{nullptr};

@@ -302,7 +302,7 @@ TEST(Config, ToJsonRoundTrip) {
   // Declaration order, so written configs diff well.
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"version", "runtime", "eval"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"version", "runtime", "eval", "model"}));
   EXPECT_EQ(j["runtime"]["threads"], 5);
   EXPECT_EQ(j["eval"]["use_cats"], false);
 
@@ -322,4 +322,39 @@ TEST(Config, ConfigFromJsonNamesSource) {
   } catch (const Error& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("my-source: /eval/use_cat: unknown key (valid keys here: iou_type, use_cats)"));
   }
+}
+
+TEST(Config, ModelSectionDefaultsToTheRgbVariant) {
+  const Config c = load_config("");
+  EXPECT_EQ(c.model.variant, "rgb");
+  EXPECT_EQ(c.model.depth.dsam.num_modes, 3);
+  EXPECT_DOUBLE_EQ(c.model.depth.predictor.min_ratio, 0.01);
+  EXPECT_DOUBLE_EQ(c.model.depth.predictor.max_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(c.model.depth.dsam.window_ratio, 0.1);
+}
+
+TEST(Config, ModelVariantMustBeKnown) {
+  EXPECT_THAT(load_error("", {"model.variant=rgbd"}),
+              HasSubstr("--set model.variant: /model/variant: expected one of rgb, dggm, dsam, edsam, full; got \"rgbd\""));
+}
+
+TEST(Config, DepthModuleValuesAreRangeChecked) {
+  EXPECT_THAT(load_error("", {"model.depth.predictor.max_ratio=0.005"}),
+              HasSubstr("/model/depth/predictor/max_ratio: need 0 < min_ratio < max_ratio"));
+  EXPECT_THAT(load_error("", {"model.depth.dsam.kernel_size=5"}),
+              HasSubstr("/model/depth/dsam/kernel_size: must be 1 or 3"));
+  EXPECT_THAT(load_error("", {"model.depth.max_depth=-1"}),
+              HasSubstr("/model/depth/max_depth"));
+}
+
+TEST(Config, HfConfigPathIsRelativeToTheFileThatNamesIt) {
+  ScopedTempDir dir;
+  dir.write("presets/base.json", R"({"model": {"hf_config": "hf/m2f.json"}})");
+  dir.write("child.json", R"({"base": "presets/base.json", "model": {"variant": "full"}})");
+  const Config c = load_config(dir.file("child.json"));
+  EXPECT_EQ(c.model.variant, "full");
+  EXPECT_EQ(c.model.hf_config, dir.file("presets/hf/m2f.json"));
+  // Absolute paths stay as they are.
+  dir.write("abs.json", R"({"model": {"hf_config": "/opt/m2f.json"}})");
+  EXPECT_EQ(load_config(dir.file("abs.json")).model.hf_config, "/opt/m2f.json");
 }

@@ -41,7 +41,7 @@ DepthModes find_depth_modes(const at::Tensor& depth_in, const at::Tensor& valid_
   auto lo = at::where(ok, flat, inf).amin(1, true), hi = at::where(ok, flat, -inf).amax(1, true);
   lo = at::where(any, lo, at::zeros_like(lo));
   hi = at::where(any, hi, at::ones_like(hi));
-  // A single depth value has zero range: everything falls in the first bin, which is no mode.
+  // clamp_min: a single depth value has zero range (it gets no mode, below).
   const auto width = (hi - lo).clamp_min(1e-9) / static_cast<double>(N);
   const auto index = ((flat - lo) / width).floor().clamp(0, N - 1).nan_to_num(0).to(at::kLong);
   auto hist = at::zeros({B, N}, depth.options()).scatter_add_(1, index, ok.to(at::kDouble));
@@ -53,7 +53,8 @@ DepthModes find_depth_modes(const at::Tensor& depth_in, const at::Tensor& valid_
   const auto threshold = o.prominence * padded.amax(1);
   const auto sel = select_top_peaks(padded, peaks, threshold, o.num_modes);
   const auto bin = (sel.index - 1).clamp(0, N - 1).to(at::kDouble);
-  const auto present = sel.present.logical_and(any);
+  // One depth value (zero range) is no distribution to decompose: no modes, as in the research code.
+  const auto present = sel.present.logical_and(any).logical_and(hi > lo);
   auto centres = lo + (bin + 0.5) * width;
   centres = at::where(present, centres, at::zeros_like(centres)).to(depth_in.scalar_type());
   return {centres, present};

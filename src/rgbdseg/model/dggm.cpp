@@ -42,7 +42,7 @@ std::vector<at::Tensor> DggmImpl::forward(const at::Tensor& magnitude, const at:
   std::vector<at::Tensor> out;
   const auto dtype = maps[0].scalar_type();
   for (size_t i = 0; i < maps.size(); ++i) {
-    const at::IntArrayRef size{maps[i].size(2), maps[i].size(3)};
+    const std::vector<int64_t> size{maps[i].size(2), maps[i].size(3)};  // owned: an IntArrayRef of a braced list dangles
     // Area pooling: every input edge contributes to its cell (a bilinear 2-tap sample would skip most).
     const auto g = at::adaptive_avg_pool2d(magnitude, size).to(dtype);
     const auto v = at::adaptive_avg_pool2d(valid, size).to(dtype);

@@ -1,5 +1,6 @@
 // rgbdseg bench: forward latency and peak memory of a model configuration
-// (random weights), with the machine facts on every row (llama-bench style).
+// (random weights), with the machine facts on every row (llama-bench style);
+// several variants in one run (--variants rgb,full) give the depth modules' overhead.
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 #include <sys/resource.h>
@@ -16,6 +17,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/model/mask2former.h"
+#include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
 
 namespace rgbdseg::app {
@@ -24,26 +26,63 @@ namespace {
 
 struct BenchArgs {
   CommonArgs common;
-  std::string hf_config, size = "480x640", dtype = "f32", json_out;
+  std::string hf_config, size = "480x640", dtype = "f32", json_out, variants;
   int batch = 1, runs = 5, warmup = 1;
 };
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// A depth map the depth modules have work to do on: a floor ramp, a wall and
+// boxes at other depths, a strip without readings (metres).
+at::Tensor bench_depth(int64_t batch, int64_t h, int64_t w) {
+  auto rows = at::linspace(4.0, 1.0, h).view({1, 1, h, 1}).expand({batch, 1, h, w}).contiguous();
+  rows.slice(2, 0, h / 2).fill_(4.5);
+  rows.slice(2, h / 4, h / 2).slice(3, w / 8, w / 3).fill_(2.0);
+  rows.slice(2, h / 3, 3 * h / 4).slice(3, w / 2, 3 * w / 4).fill_(1.4);
+  rows.slice(3, 0, w / 40).zero_();
+  return rows + at::randn({batch, 1, h, w}) * 0.01;
+}
 
 int run_bench(const BenchArgs& args) {
   const Config config = start_command("bench", args.common);
   const int threads = configure_runtime(config.runtime.threads);
   const auto [h, w] = parse_size(args.size);
-  const auto options = model::load_hf_config(args.hf_config);
-  model::Mask2Former m(options);
-  m->eval();
-  const auto x = at::randn({args.batch, options.swin.in_channels, h, w});
+  const auto base = args.hf_config.empty() ? model::load_model_options(config)
+                                           : model::rgbd_model_options(config.model, model::load_hf_config(args.hf_config));
+  const std::string config_name = args.hf_config.empty() ? args.common.config : args.hf_config;
+  std::vector<std::string> variants;
+  if (args.variants.empty()) {
+    variants.push_back(base.variant);
+  } else {
+    for (size_t start = 0; start <= args.variants.size();) {
+      const size_t comma = std::min(args.variants.find(',', start), args.variants.size());
+      variants.push_back(args.variants.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  std::vector<model::RgbdMask2Former> models;
+  for (const auto& v : variants) {
+    if (std::find(model::model_variants().begin(), model::model_variants().end(), v) == model::model_variants().end()) {
+      throw Error("--variants: unknown variant '" + v + "' (rgb, dggm, dsam, edsam, full)");
+    }
+    ModelConfig mc = config.model;
+    mc.variant = v;
+    models.emplace_back(model::rgbd_model_options(mc, base.mask2former));
+    models.back()->eval();
+  }
+  const auto x = at::randn({args.batch, base.mask2former.swin.in_channels, h, w});
+  const auto depth = bench_depth(args.batch, h, w);
   const bool bf16 = args.dtype == "bf16";
-  auto once = [&] {
+  auto once = [&](model::RgbdMask2Former& m) {
     at::NoGradGuard no_grad;
     if (bf16) {
       at::autocast::set_cpu_enabled(true);
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     }
-    const auto out = m->forward(x);
+    const auto out = m->forward(x, depth);
     if (bf16) {
       at::autocast::set_cpu_enabled(false);
       at::autocast::clear_cache();
@@ -51,32 +90,47 @@ int run_bench(const BenchArgs& args) {
     return out.mask_logits.back().sum().item<double>();
   };
   RGBDSEG_LOG(Info) << "bench: " << system_info();
-  for (int i = 0; i < args.warmup; ++i) once();
-  std::vector<double> ms;
-  for (int r = 0; r < args.runs; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    once();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  for (int i = 0; i < args.warmup; ++i) {
+    for (auto& m : models) once(m);
   }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  // Variants interleaved run by run, so that drift in the machine's speed hits all alike.
+  std::vector<std::vector<double>> ms(models.size());
+  for (int r = 0; r < args.runs; ++r) {
+    for (size_t i = 0; i < models.size(); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      once(models[i]);
+      ms[i].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  std::printf("| config | size | batch | dtype | threads | median ms | min ms | max ms | peak RSS MB | commit |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %s | %dx%d | %d | %s | %d | %.1f | %.1f | %.1f | %.0f | %s |\n", args.hf_config.c_str(), h, w, args.batch,
-              args.dtype.c_str(), threads, median, ms.front(), ms.back(), peak_mb, RGBDSEG_GIT_COMMIT);
+  std::printf("| config | variant | size | batch | dtype | threads | median ms | min ms | max ms | vs %s | peak RSS MB | commit |\n",
+              variants[0].c_str());
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  nlohmann::ordered_json per_variant = nlohmann::ordered_json::object();
+  const double reference = median_of(ms[0]);
+  for (size_t i = 0; i < models.size(); ++i) {
+    const double median = median_of(ms[i]);
+    const auto [lo, hi] = std::minmax_element(ms[i].begin(), ms[i].end());
+    std::printf("| %s | %s | %dx%d | %d | %s | %d | %.1f | %.1f | %.1f | %+.1f%% | %.0f | %s |\n", config_name.c_str(),
+                variants[i].c_str(), h, w, args.batch, args.dtype.c_str(), threads, median, *lo, *hi,
+                100.0 * (median / reference - 1), peak_mb, RGBDSEG_GIT_COMMIT);
+    per_variant[variants[i]] = {{"latency_ms", {{"median", median}, {"min", *lo}, {"max", *hi}}},
+                                {"runs_ms", ms[i]},
+                                {"overhead_vs_first", median / reference - 1}};
+  }
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j;
-    j["latency_ms"] = {{"median", median}, {"min", ms.front()}, {"max", ms.back()}};
-    j["runs_ms"] = ms;
+    j["latency_ms"] = per_variant[variants[0]]["latency_ms"];  // the first (or only) variant
+    j["runs_ms"] = ms[0];
+    j["variants"] = per_variant;
     j["peak_rss_mb"] = peak_mb;
     j["size"] = {h, w};
     j["batch"] = args.batch;
     j["dtype"] = args.dtype;
     j["threads"] = threads;
-    j["config"] = args.hf_config;
+    j["config"] = config_name;
     j["commit"] = RGBDSEG_GIT_COMMIT;
     j["system"] = system_info();
     if (args.json_out == "-") {
@@ -93,14 +147,17 @@ int run_bench(const BenchArgs& args) {
 Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = parent.add_subcommand("bench", "forward latency and peak memory of a model configuration (random weights)");
-  cmd->add_option("--hf-config", args->hf_config, "Hugging Face Mask2Former config.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--hf-config", args->hf_config, "Hugging Face Mask2Former config.json (else the config's model.hf_config)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--variants", args->variants,
+                  "comma-separated variants timed in the same run, e.g. rgb,full (default: the config's model.variant)");
   cmd->add_option("--size", args->size, "input size HxW")->capture_default_str();
   cmd->add_option("--batch", args->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--dtype", args->dtype, "f32, or bf16 (CPU autocast)")->capture_default_str()->check(CLI::IsMember({"f32", "bf16"}));
   cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--json", args->json_out, "write {latency_ms: {median, min, max}, peak_rss_mb, ...} here ('-' = stdout)");
-  add_common_options(*cmd, args->common, /*with_config=*/false);
+  add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_bench(*args); }};
 }
 

@@ -22,7 +22,8 @@ struct HistogramPeaks {
   at::Tensor prominence;  // [B, N] hist's dtype: prominence where is_peak, 0 elsewhere
 };
 
-// hist: [B, N] floating (counts as float/double). N >= 1.
+// hist: [B, N] floating (counts as float/double). N >= 1. The prominence
+// compares every pair of bins: O(B N^2) time and memory, fine for N <= ~2048.
 HistogramPeaks find_histogram_peaks(const at::Tensor& hist);
 
 struct SelectedModes {

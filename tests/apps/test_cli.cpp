@@ -471,6 +471,67 @@ TEST(CliInspect, UnknownSetKeyExitsOneNamingTheSet) {
   EXPECT_THAT(r.err, HasSubstr("--set runtime.foo"));
 }
 
+// ---- inspect / bench of the model variants ----
+
+TEST(CliInspect, FullPresetReportsEachModulesParametersAndTheDepthShare) {
+  const std::string preset = std::string(RGBDSEG_SOURCE_DIR) + "/configs/full.json";
+  const RunResult r = run_tool({"inspect", "--config", preset, "--model", "--size", "640x640", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["variant"], "full");
+  // DSAM as the research code builds it, per block 4 biased branch convs + 1 unbiased projection,
+  // 3x3: 4*(96*192*9+192) + 96*192*9 + 4*(192*384*9+384) + 192*384*9 + 4*(384*768*9+768) + 384*768*9
+  // = 830208 + 3319296 + 13274112 (seed-spec: 0.830 M + 3.319 M + 13.274 M).
+  EXPECT_EQ(j["params"]["depth.dsam"], 17423616);
+  const int64_t depth = j["params"]["depth.dsam"].get<int64_t>() + j["params"]["depth.dggm"].get<int64_t>() +
+                        j["params"]["depth.predictor"].get<int64_t>();
+  EXPECT_EQ(j["params"]["total"].get<int64_t>() - depth, 47421643);  // Swin-T Mask2Former
+  EXPECT_NEAR(j["depth_share"]["params"].get<double>(), double(depth) / j["params"]["total"].get<double>(), 1e-12);
+  // E-DSAM budget: the predictor under 1% of the full model's FLOPs at 640x640.
+  EXPECT_LT(j["flops"]["depth.predictor"].get<double>(), 0.01 * j["flops"]["total"].get<double>());
+}
+
+TEST(CliInspect, AllVariantsInOneTable) {
+  const std::string preset = std::string(RGBDSEG_SOURCE_DIR) + "/configs/rgb.json";
+  const RunResult r = run_tool({"inspect", "--config", preset, "--all-variants", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const json j = json::parse(r.out);
+  for (const char* v : {"rgb", "dggm", "dsam", "edsam", "full"}) ASSERT_TRUE(j.contains(v)) << v;
+  EXPECT_EQ(j["rgb"]["depth_share"]["flops"], 0.0);
+  EXPECT_GT(j["full"]["flops"]["total"].get<double>(), j["edsam"]["flops"]["total"].get<double>());
+  EXPECT_EQ(j["edsam"]["params"]["total"].get<int64_t>() - j["dsam"]["params"]["total"].get<int64_t>(),
+            j["edsam"]["params"]["depth.predictor"].get<int64_t>());
+}
+
+TEST(CliInspect, ModelWithoutHfConfigIsAOneLineError) {
+  const RunResult r = run_tool({"inspect", "--model", "--set", "model.variant=full"});
+  expect_one_error_line(r, "inspect");
+  EXPECT_THAT(r.err, HasSubstr("/model/hf_config is not set"));
+}
+
+TEST(CliBench, TimesSeveralVariantsInOneRun) {
+  ScopedTempDir dir;
+  // A tiny Mask2Former in Hugging Face's config format.
+  const std::string hf = dir.write("hf.json", R"({"model_type": "mask2former",
+    "backbone_config": {"model_type": "swin", "embed_dim": 8, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1],
+                        "window_size": 4},
+    "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1, "decoder_layers": 2,
+    "num_queries": 4, "num_attention_heads": 2, "dim_feedforward": 32, "encoder_feedforward_dim": 32,
+    "num_labels": 2})");
+  const RunResult r = run_tool({"bench", "--hf-config", hf, "--variants", "rgb,full", "--size", "48x56", "--runs", "2",
+                                "--warmup", "0", "--json", dir.file("b.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const json j = json::parse(read_file(dir.file("b.json")));
+  ASSERT_TRUE(j["variants"].contains("rgb"));
+  ASSERT_TRUE(j["variants"].contains("full"));
+  EXPECT_EQ(j["variants"]["full"]["runs_ms"].size(), 2u);
+  EXPECT_EQ(j["latency_ms"], j["variants"]["rgb"]["latency_ms"]);
+  EXPECT_THAT(r.out, HasSubstr("| full | 48x56 |"));
+  const RunResult bad = run_tool({"bench", "--hf-config", hf, "--variants", "rgb,rgbd"});
+  expect_one_error_line(bad, "bench");
+  EXPECT_THAT(bad.err, HasSubstr("--variants: unknown variant 'rgbd'"));
+}
+
 // ---- synth, then evaluate the ground truth against itself ----
 
 TEST(CliSynth, WritesDatasetFiles) {

@@ -6,6 +6,6 @@ extern "C" void rgbdseg_register_commands(CLI::App* app, std::vector<rgbdseg::ap
   using namespace rgbdseg::app;
   commands->push_back(add_synth_command(*app));
   commands->push_back(add_show_command(*app));
+  commands->push_back(add_plot_command(*app));
   commands->push_back(add_convert_command(*app));
-  commands->push_back(add_demo_command(*app));
 }

@@ -302,7 +302,7 @@ TEST(Config, ToJsonRoundTrip) {
   // Declaration order, so written configs diff well.
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"version", "runtime", "eval", "model"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"version", "runtime", "eval", "model", "data", "train"}));
   EXPECT_EQ(j["runtime"]["threads"], 5);
   EXPECT_EQ(j["eval"]["use_cats"], false);
 
@@ -320,7 +320,7 @@ TEST(Config, ConfigFromJsonNamesSource) {
     config_from_json(nlohmann::ordered_json::parse(R"({"eval": {"use_cat": true}})"), "my-source");
     ADD_FAILURE() << "did not throw";
   } catch (const Error& e) {
-    EXPECT_THAT(std::string(e.what()), HasSubstr("my-source: /eval/use_cat: unknown key (valid keys here: iou_type, use_cats)"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("my-source: /eval/use_cat: unknown key (valid keys here: iou_type, use_cats, top_k"));
   }
 }
 

@@ -19,6 +19,12 @@ ojson config_to_json(const Config& c) {
   j["runtime"]["log_level"] = c.runtime.log_level;
   j["eval"]["iou_type"] = c.eval.iou_type;
   j["eval"]["use_cats"] = c.eval.use_cats;
+  j["eval"]["top_k"] = c.eval.top_k;
+  j["eval"]["score_threshold"] = c.eval.score_threshold;
+  j["eval"]["predict_threshold"] = c.eval.predict_threshold;
+  j["eval"]["short_side"] = c.eval.short_side;
+  j["eval"]["max_long_side"] = c.eval.max_long_side;
+  j["eval"]["batch_size"] = c.eval.batch_size;
   auto& m = j["model"];
   m["variant"] = c.model.variant;
   m["hf_config"] = c.model.hf_config;
@@ -43,6 +49,58 @@ ojson config_to_json(const Config& c) {
   p["max_ratio"] = d.predictor.max_ratio;
   p["input_stride"] = d.predictor.input_stride;
   p["channels"] = d.predictor.channels;
+  auto& da = j["data"];
+  const auto& dc = c.data;
+  da["train"] = dc.train;
+  da["val"] = dc.val;
+  da["batch_size"] = dc.batch_size;
+  da["workers"] = dc.workers;
+  da["resize"] = dc.resize;
+  da["short_sides"] = dc.short_sides;
+  da["max_long_side"] = dc.max_long_side;
+  da["min_scale"] = dc.min_scale;
+  da["max_scale"] = dc.max_scale;
+  da["fixed_height"] = dc.fixed_height;
+  da["fixed_width"] = dc.fixed_width;
+  da["crop_height"] = dc.crop_height;
+  da["crop_width"] = dc.crop_width;
+  da["hflip"] = dc.hflip;
+  da["colour_jitter"] = dc.colour_jitter;
+  da["depth_noise"] = dc.depth_noise;
+  da["depth_dropout_boxes"] = dc.depth_dropout_boxes;
+  da["depth_resize"] = dc.depth_resize;
+  auto& t = j["train"];
+  const auto& tc = c.train;
+  t["init"] = tc.init;
+  t["max_steps"] = tc.max_steps;
+  t["lr"] = tc.lr;
+  t["weight_decay"] = tc.weight_decay;
+  t["backbone_lr_multiplier"] = tc.backbone_lr_multiplier;
+  t["freeze_backbone"] = tc.freeze_backbone;
+  t["schedule"] = tc.schedule;
+  t["warmup_steps"] = tc.warmup_steps;
+  t["warmup_factor"] = tc.warmup_factor;
+  t["poly_power"] = tc.poly_power;
+  t["step_milestones"] = tc.step_milestones;
+  t["step_gamma"] = tc.step_gamma;
+  t["min_lr_factor"] = tc.min_lr_factor;
+  t["clip_grad_norm"] = tc.clip_grad_norm;
+  t["accumulate"] = tc.accumulate;
+  t["precision"] = tc.precision;
+  t["seed"] = tc.seed;
+  t["log_every"] = tc.log_every;
+  t["eval_every"] = tc.eval_every;
+  t["checkpoint_every"] = tc.checkpoint_every;
+  t["max_nonfinite"] = tc.max_nonfinite;
+  auto& cr = t["criterion"];
+  cr["num_points"] = tc.criterion.num_points;
+  cr["oversample_ratio"] = tc.criterion.oversample_ratio;
+  cr["importance_sample_ratio"] = tc.criterion.importance_sample_ratio;
+  cr["class_weight"] = tc.criterion.class_weight;
+  cr["mask_weight"] = tc.criterion.mask_weight;
+  cr["dice_weight"] = tc.criterion.dice_weight;
+  cr["no_object_weight"] = tc.criterion.no_object_weight;
+  cr["matcher_class_weight"] = tc.criterion.matcher_class_weight;
   return j;
 }
 
@@ -116,12 +174,15 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   own.erase("base");
   config_from_json(own, path);
   // Paths inside a config are relative to the file that names them.
-  if (j.contains("model") && j["model"].contains("hf_config")) {
-    const std::string p = j["model"]["hf_config"];
-    if (!p.empty() && std::filesystem::path(p).is_relative()) {
-      j["model"]["hf_config"] = (std::filesystem::path(path).parent_path() / p).lexically_normal().string();
-    }
-  }
+  const auto dir = std::filesystem::path(path).parent_path();
+  auto relative_to_file = [&](const char* section, const char* key) {
+    if (!j.contains(section) || !j[section].contains(key) || !j[section][key].is_string()) return;
+    const std::string p = j[section][key];
+    if (!p.empty() && std::filesystem::path(p).is_relative()) j[section][key] = (dir / p).lexically_normal().string();
+  };
+  relative_to_file("model", "hf_config");
+  relative_to_file("data", "train");
+  relative_to_file("data", "val");
   if (!j.contains("base")) return j;
   if (!j["base"].is_string()) throw Error(path + ": /base: expected a string (a path), got " + type_of(j["base"]));
   std::filesystem::path base = j["base"].get<std::string>();
@@ -182,6 +243,96 @@ void model_from_json(const ojson& m, const std::string& source, ModelConfig& c) 
   require(o.predictor.channels >= 1, source, "/model/depth/predictor/channels", "must be >= 1");
 }
 
+template <typename T>
+std::vector<T> int_list(const ojson& j, const std::string& source, const std::string& pointer) {
+  std::vector<T> out;
+  for (const auto& v : j) {
+    if (!v.is_number_integer()) throw Error(source + ": " + pointer + ": expected a list of integers, got " + j.dump());
+    out.push_back(v.get<T>());
+  }
+  return out;
+}
+
+void data_from_json(const ojson& d, const std::string& source, DataConfig& c) {
+  c.train = d["train"];
+  c.val = d["val"];
+  c.batch_size = d["batch_size"];
+  c.workers = d["workers"];
+  c.resize = one_of(source, "/data/resize", d["resize"], {"none", "short_side", "fixed", "scale_range", "large_scale_jitter"});
+  c.short_sides = int_list<int>(d["short_sides"], source, "/data/short_sides");
+  c.max_long_side = d["max_long_side"];
+  c.min_scale = d["min_scale"];
+  c.max_scale = d["max_scale"];
+  c.fixed_height = d["fixed_height"];
+  c.fixed_width = d["fixed_width"];
+  c.crop_height = d["crop_height"];
+  c.crop_width = d["crop_width"];
+  c.hflip = d["hflip"];
+  c.colour_jitter = d["colour_jitter"];
+  c.depth_noise = d["depth_noise"];
+  c.depth_dropout_boxes = d["depth_dropout_boxes"];
+  c.depth_resize = one_of(source, "/data/depth_resize", d["depth_resize"], {"nearest", "hole_aware"});
+  require(c.batch_size >= 1, source, "/data/batch_size", "must be >= 1");
+  require(c.workers >= 0, source, "/data/workers", "must be >= 0");
+  require(!c.short_sides.empty(), source, "/data/short_sides", "needs at least one size");
+  for (int s : c.short_sides) require(s >= 1, source, "/data/short_sides", "sizes must be >= 1");
+  require(c.min_scale > 0 && c.max_scale >= c.min_scale, source, "/data/max_scale", "need 0 < min_scale <= max_scale");
+  require(c.fixed_height >= 1 && c.fixed_width >= 1, source, "/data/fixed_height", "sizes must be >= 1");
+  require(c.crop_height >= 0 && c.crop_width >= 0, source, "/data/crop_height", "must be >= 0");
+  require(c.colour_jitter >= 0 && c.colour_jitter < 1, source, "/data/colour_jitter", "must be in [0, 1)");
+  require(c.depth_noise >= 0, source, "/data/depth_noise", "must be >= 0");
+}
+
+void train_from_json(const ojson& t, const std::string& source, TrainConfig& c) {
+  c.init = t["init"];
+  c.max_steps = t["max_steps"];
+  c.lr = t["lr"];
+  c.weight_decay = t["weight_decay"];
+  c.backbone_lr_multiplier = t["backbone_lr_multiplier"];
+  c.freeze_backbone = t["freeze_backbone"];
+  c.schedule = one_of(source, "/train/schedule", t["schedule"], {"constant", "step", "poly", "cosine"});
+  c.warmup_steps = t["warmup_steps"];
+  c.warmup_factor = t["warmup_factor"];
+  c.poly_power = t["poly_power"];
+  c.step_milestones = int_list<int>(t["step_milestones"], source, "/train/step_milestones");
+  c.step_gamma = t["step_gamma"];
+  c.min_lr_factor = t["min_lr_factor"];
+  c.clip_grad_norm = t["clip_grad_norm"];
+  c.accumulate = t["accumulate"];
+  c.precision = one_of(source, "/train/precision", t["precision"], {"f32", "bf16", "fp16"});
+  c.seed = t["seed"];
+  c.log_every = t["log_every"];
+  c.eval_every = t["eval_every"];
+  c.checkpoint_every = t["checkpoint_every"];
+  c.max_nonfinite = t["max_nonfinite"];
+  require(c.max_steps >= 1, source, "/train/max_steps", "must be >= 1");
+  require(c.lr > 0, source, "/train/lr", "must be > 0");
+  require(c.weight_decay >= 0, source, "/train/weight_decay", "must be >= 0");
+  require(c.backbone_lr_multiplier >= 0, source, "/train/backbone_lr_multiplier", "must be >= 0");
+  require(c.warmup_steps >= 0, source, "/train/warmup_steps", "must be >= 0");
+  require(c.warmup_factor > 0 && c.warmup_factor <= 1, source, "/train/warmup_factor", "must be in (0, 1]");
+  require(c.clip_grad_norm >= 0, source, "/train/clip_grad_norm", "must be >= 0 (0 = off)");
+  require(c.accumulate >= 1, source, "/train/accumulate", "must be >= 1");
+  require(c.log_every >= 1, source, "/train/log_every", "must be >= 1");
+  require(c.eval_every >= 0 && c.checkpoint_every >= 0, source, "/train/eval_every", "must be >= 0");
+  require(c.max_nonfinite >= 1, source, "/train/max_nonfinite", "must be >= 1");
+  require(c.min_lr_factor >= 0 && c.min_lr_factor <= 1, source, "/train/min_lr_factor", "must be in [0, 1]");
+  const ojson& k = t["criterion"];
+  auto& cr = c.criterion;
+  cr.num_points = k["num_points"];
+  cr.oversample_ratio = k["oversample_ratio"];
+  cr.importance_sample_ratio = k["importance_sample_ratio"];
+  cr.class_weight = k["class_weight"];
+  cr.mask_weight = k["mask_weight"];
+  cr.dice_weight = k["dice_weight"];
+  cr.no_object_weight = k["no_object_weight"];
+  cr.matcher_class_weight = k["matcher_class_weight"];
+  require(cr.num_points >= 1, source, "/train/criterion/num_points", "must be >= 1");
+  require(cr.oversample_ratio >= 1, source, "/train/criterion/oversample_ratio", "must be >= 1");
+  require(cr.importance_sample_ratio >= 0 && cr.importance_sample_ratio <= 1, source,
+          "/train/criterion/importance_sample_ratio", "must be in [0, 1]");
+}
+
 }  // namespace
 
 Config config_from_json(const ojson& json, const std::string& source) {
@@ -201,6 +352,17 @@ Config config_from_json(const ojson& json, const std::string& source) {
   c.eval.iou_type = one_of(source, "/eval/iou_type", resolved["eval"]["iou_type"], {"segm", "bbox"});
   c.eval.use_cats = resolved["eval"]["use_cats"];
   model_from_json(resolved["model"], source, c.model);
+  c.eval.top_k = resolved["eval"]["top_k"];
+  c.eval.score_threshold = resolved["eval"]["score_threshold"];
+  c.eval.predict_threshold = resolved["eval"]["predict_threshold"];
+  c.eval.short_side = resolved["eval"]["short_side"];
+  c.eval.max_long_side = resolved["eval"]["max_long_side"];
+  c.eval.batch_size = resolved["eval"]["batch_size"];
+  require(c.eval.top_k >= 1, source, "/eval/top_k", "must be >= 1");
+  require(c.eval.short_side >= 0, source, "/eval/short_side", "must be >= 0 (0 = original size)");
+  require(c.eval.batch_size >= 1, source, "/eval/batch_size", "must be >= 1");
+  data_from_json(resolved["data"], source, c.data);
+  train_from_json(resolved["train"], source, c.train);
   return c;
 }
 

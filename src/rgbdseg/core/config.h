@@ -24,6 +24,71 @@ struct RuntimeConfig {
 struct EvalConfig {
   std::string iou_type = "segm";  // segm | bbox
   bool use_cats = true;           // false: class-agnostic matching (pycocotools useCats=0)
+  int top_k = 100;                // instances kept per image (Mask2Former: 100)
+  double score_threshold = 0.0;   // evaluation keeps every top-k instance; predict uses predict_threshold
+  double predict_threshold = 0.5; // `rgbdseg predict` default --threshold
+  int short_side = 0;             // inference resize (short side, px); 0 = the original size
+  int max_long_side = 1333;
+  int batch_size = 2;
+};
+
+// Datasets and augmentation (data/transforms.h).
+struct DataConfig {
+  std::string train;  // canonical dataset JSON; relative paths are relative to the config file
+  std::string val;
+  int batch_size = 2;
+  int workers = 2;
+  std::string resize = "short_side";  // none | short_side | fixed | scale_range | large_scale_jitter
+  std::vector<int> short_sides = {480};
+  int max_long_side = 1333;
+  double min_scale = 0.1;  // scale_range / large_scale_jitter
+  double max_scale = 2.0;
+  int fixed_height = 480;  // fixed; large_scale_jitter uses fixed_height as its square size
+  int fixed_width = 640;
+  int crop_height = 0;     // random crop (0 = none)
+  int crop_width = 0;
+  bool hflip = true;
+  double colour_jitter = 0.2;       // brightness, contrast and saturation range
+  double depth_noise = 0.0;         // sigma of N(0, sigma * z^2) metres; 0 = off
+  int depth_dropout_boxes = 0;
+  std::string depth_resize = "nearest";  // nearest | hole_aware
+};
+
+// Mask2Former's loss (train/criterion.h).
+struct CriterionConfig {
+  int num_points = 12544;
+  double oversample_ratio = 3.0;
+  double importance_sample_ratio = 0.75;
+  double class_weight = 2.0;
+  double mask_weight = 5.0;
+  double dice_weight = 5.0;
+  double no_object_weight = 0.1;
+  double matcher_class_weight = 2.0;  // Mask2Former's paper; Hugging Face uses 1.0
+};
+
+struct TrainConfig {
+  std::string init;               // "hf:CONFIG.json,WEIGHTS.safetensors", a .safetensors file, or "" (random)
+  int max_steps = 1000;           // optimizer steps
+  double lr = 1e-4;
+  double weight_decay = 0.05;     // not applied to norms, biases and embeddings
+  double backbone_lr_multiplier = 0.1;
+  bool freeze_backbone = false;
+  std::string schedule = "poly";  // constant | step | poly | cosine (all after a linear warm-up)
+  int warmup_steps = 0;
+  double warmup_factor = 0.001;   // lr multiplier at step 0 of the warm-up
+  double poly_power = 0.9;
+  std::vector<int> step_milestones;  // step schedule: lr *= step_gamma at each
+  double step_gamma = 0.1;
+  double min_lr_factor = 0.0;     // cosine / poly floor
+  double clip_grad_norm = 0.01;   // global norm; 0 = off (Mask2Former clips at 0.01)
+  int accumulate = 1;             // micro-batches per optimizer step
+  std::string precision = "f32";  // f32 | bf16 (CPU autocast) | fp16 (CUDA only)
+  int seed = 0;
+  int log_every = 10;             // steps between log lines
+  int eval_every = 0;             // steps between evaluations (0 = at the end only)
+  int checkpoint_every = 200;     // steps between checkpoints (also on SIGINT/SIGTERM and at the end)
+  int max_nonfinite = 5;          // stop after this many non-finite losses in a row
+  CriterionConfig criterion;
 };
 
 // Depth modules (the paper's DGGM and E-DSAM); see model/depth_fusion.h.
@@ -77,6 +142,8 @@ struct Config {
   RuntimeConfig runtime;
   EvalConfig eval;
   ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
 };
 
 // The resolved configuration as JSON (keys in declaration order).

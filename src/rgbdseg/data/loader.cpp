@@ -64,12 +64,19 @@ DataLoader::DataLoader(const RgbdDataset& dataset, LoaderOptions options)
   if (options_.workers <= 0) throw Error("data loader: workers must be positive");
   if (options_.prefetch_batches <= 0) throw Error("data loader: prefetch_batches must be positive");
   if (dataset_.coco.images.empty()) throw Error(dataset_.path + ": the dataset has no images");
+  if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size) {
+    throw Error("data loader: rank must be in [0, world_size)");
+  }
+  if (options_.world_size > 1 && !options_.drop_last) {
+    throw Error("data loader: sharding needs drop_last (every rank must get a full batch)");
+  }
 }
 
 DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = static_cast<int64_t>(dataset_.coco.images.size()), b = options_.batch_size;
+  const int64_t n = static_cast<int64_t>(dataset_.coco.images.size());
+  const int64_t b = static_cast<int64_t>(options_.batch_size) * options_.world_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -94,19 +101,20 @@ void DataLoader::stop() {
   threads_.clear();
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop();
   epoch_ = epoch;
   order_ = epoch_order(epoch);
   ready_.clear();
-  next_to_make_ = next_to_give_ = 0;
+  next_to_make_ = next_to_give_ = std::clamp<int64_t>(first_batch, 0, batches_per_epoch());
   stopping_ = false;
   error_ = nullptr;
   for (int t = 0; t < options_.workers; ++t) threads_.emplace_back([this] { work(); });
 }
 
 Batch DataLoader::make_batch(int64_t batch_index) {
-  const size_t begin = static_cast<size_t>(batch_index) * static_cast<size_t>(options_.batch_size);
+  const size_t global = static_cast<size_t>(options_.batch_size) * static_cast<size_t>(options_.world_size);
+  const size_t begin = static_cast<size_t>(batch_index) * global + static_cast<size_t>(options_.rank) * static_cast<size_t>(options_.batch_size);
   const size_t end = std::min(order_.size(), begin + static_cast<size_t>(options_.batch_size));
   std::vector<Sample> samples;
   for (size_t pos = begin; pos < end; ++pos) {

@@ -29,6 +29,11 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int size_divisibility = 32;   // padded sizes are multiples of this
   AugmentOptions augment_options;
+  // Data-parallel sharding: a global batch is world_size x batch_size
+  // consecutive images of the epoch order; rank r reads its r-th slice, so
+  // every rank sees what one process with the combined batch would.
+  int rank = 0;
+  int world_size = 1;
 };
 
 struct Batch {
@@ -54,8 +59,9 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   int64_t batches_per_epoch() const;
-  // Starts (or restarts) `epoch`; batches then come from next().
-  void start_epoch(int64_t epoch);
+  // Starts (or restarts) `epoch` at batch `first_batch` (resuming mid-epoch);
+  // batches then come from next().
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch in order; false at the end of the epoch.
   // Rethrows the first error a worker hit (naming the image).
   bool next(Batch& batch);

@@ -87,6 +87,11 @@ Mask2FormerOptions mask2former_options_from_hf(const nlohmann::json& c, const st
   } else {
     o.num_labels = get_or<int64_t>(c, "num_labels", 80, source);
   }
+  o.category_ids = get_or<std::vector<int64_t>>(c, "rgbdseg_category_ids", {}, source);
+  if (!o.category_ids.empty() && static_cast<int64_t>(o.category_ids.size()) != o.num_labels) {
+    throw Error(source + ": rgbdseg_category_ids has " + std::to_string(o.category_ids.size()) + " ids for " +
+                std::to_string(o.num_labels) + " labels");
+  }
   return o;
 }
 

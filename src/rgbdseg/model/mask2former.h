@@ -25,6 +25,9 @@ struct Mask2FormerOptions {
   TransformerDecoderOptions transformer_decoder;
   int64_t num_labels = 80;  // the class head has num_labels + 1 outputs (no-object last)
   std::vector<std::string> labels;  // id2label, in id order (may be empty)
+  // Dataset category id of each class index (rgbdseg's "rgbdseg_category_ids"
+  // key in config.json, written by training; empty for Hugging Face's own files).
+  std::vector<int64_t> category_ids;
 };
 
 // A Hugging Face Mask2FormerConfig (config.json) as options. Accepts both the

@@ -105,4 +105,20 @@ void load_rgbd_weights(RgbdMask2FormerImpl& model, const SafetensorsFile& file, 
   load_mask2former_weights(model, file, file_name, options);
 }
 
+RgbdMask2Former load_model_for_inference(const Config& config, const std::string& weights) {
+  RgbdMask2Former m(load_model_options(config));
+  const SafetensorsFile file = read_safetensors(weights);
+  bool has_depth_keys = false;
+  for (const auto& [name, t] : file.tensors) has_depth_keys |= name.rfind("depth.", 0) == 0;
+  if (m->has_depth() && !has_depth_keys) {
+    throw Error(weights + ": no depth-module weights for the " + config.model.variant +
+                " variant (a plain Mask2Former checkpoint? use --set model.variant=rgb)");
+  }
+  WeightLoadOptions options;
+  options.allow_new_class_head = false;  // evaluation needs the trained head
+  load_rgbd_weights(*m, file, weights, options);
+  m->eval();
+  return m;
+}
+
 }  // namespace rgbdseg::model

@@ -60,4 +60,8 @@ TORCH_MODULE(RgbdMask2Former);
 void load_rgbd_weights(RgbdMask2FormerImpl& model, const SafetensorsFile& file, const std::string& file_name,
                        WeightLoadOptions options = {});
 
+// The config's model (model.variant, model.hf_config) with `weights` loaded,
+// in eval mode: what eval and predict run. Errors name the file.
+RgbdMask2Former load_model_for_inference(const Config& config, const std::string& weights);
+
 }  // namespace rgbdseg::model

@@ -1,0 +1,201 @@
+// rgbdseg predict: instance masks for RGB-D images with trained weights.
+// Writes OUT/results.json (COCO results: compressed RLE, boxes, scores),
+// OUT/images.json (the images as a COCO file, so the two form a pair),
+// OUT/overlays/NAME.png (masks, class names, scores on the image) and
+// OUT/instances/NAME.png (16-bit instance ids, 0 = background, the higher
+// score wins where masks overlap).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include <ATen/ATen.h>
+#include <opencv2/core.hpp>
+
+#include "commands.h"
+#include "plugins.h"
+#include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
+#include "rgbdseg/core/log.h"
+#include "rgbdseg/data/dataset.h"
+#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/io/image_header.h"
+#include "rgbdseg/io/image_io.h"
+#include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/runtime/runtime.h"
+#include "rgbdseg/train/inference.h"
+#include "rgbdseg/viz/overlay.h"
+
+namespace rgbdseg::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PredictArgs {
+  CommonArgs common;
+  std::string weights, rgb, depth, dir, data, out;
+  double threshold = -1;  // < 0: eval.predict_threshold of the config
+  double depth_scale = 0;  // 0: the encoding's default (16-bit PNG: mm; float TIFF: metres)
+};
+
+bool is_image(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
+  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".tif" || e == ".tiff" || e == ".exr";
+}
+
+// An in-memory dataset of unannotated RGB-D pairs (absolute paths).
+RgbdDataset pairs_dataset(const std::vector<std::pair<std::string, std::string>>& pairs, double depth_scale) {
+  RgbdDataset ds;
+  ds.path = "(images)";
+  ds.root = "";
+  int64_t id = 1;
+  for (const auto& [rgb, depth] : pairs) {
+    for (const auto& f : {rgb, depth}) {
+      if (!file_exists(f)) throw Error(f + ": not found");
+    }
+    const ImageSize a = read_image_size(rgb), b = read_image_size(depth);
+    if (a.height != b.height || a.width != b.width) {
+      throw Error(depth + ": " + std::to_string(b.width) + "x" + std::to_string(b.height) + ", but " + rgb + " is " +
+                  std::to_string(a.width) + "x" + std::to_string(a.height) + " (RGB and depth must be aligned)");
+    }
+    CocoImage img;
+    img.id = id++;
+    img.height = a.height;
+    img.width = a.width;
+    img.file_name = fs::absolute(rgb).string();
+    img.depth_file = fs::absolute(depth).string();
+    img.depth_scale = depth_scale;
+    ds.coco.image_index[img.id] = ds.coco.images.size();
+    ds.coco.images.push_back(img);
+    ds.annotations_of_image.emplace_back();
+  }
+  return ds;
+}
+
+// FOLDER/rgb/NAME.* paired with FOLDER/depth/NAME.* (as `rgbdseg synth` writes them).
+std::vector<std::pair<std::string, std::string>> folder_pairs(const std::string& dir) {
+  const fs::path rgb_dir = fs::path(dir) / "rgb", depth_dir = fs::path(dir) / "depth";
+  if (!fs::is_directory(rgb_dir) || !fs::is_directory(depth_dir)) {
+    throw Error(dir + ": expected subfolders rgb/ and depth/ with images of the same names");
+  }
+  std::vector<fs::path> rgbs;
+  for (const auto& e : fs::directory_iterator(rgb_dir)) {
+    if (e.is_regular_file() && is_image(e.path())) rgbs.push_back(e.path());
+  }
+  std::sort(rgbs.begin(), rgbs.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : rgbs) {
+    std::string depth;
+    for (const char* ext : {".png", ".tif", ".tiff", ".exr"}) {
+      const fs::path d = depth_dir / (r.stem().string() + ext);
+      if (fs::exists(d)) {
+        depth = d.string();
+        break;
+      }
+    }
+    if (depth.empty()) throw Error(r.string() + ": no depth image " + (depth_dir / r.stem()).string() + ".png/.tif");
+    out.emplace_back(r.string(), depth);
+  }
+  if (out.empty()) throw Error(rgb_dir.string() + ": no images");
+  return out;
+}
+
+std::string stem_of(const std::string& path) { return fs::path(path).stem().string(); }
+
+int run_predict(const PredictArgs& args) {
+  const Config config = start_command("predict", args.common);
+  const int sources = !args.rgb.empty() + !args.dir.empty() + !args.data.empty();
+  if (sources != 1) throw Error("predict: give exactly one of --rgb/--depth, --dir or --data");
+  if (!args.rgb.empty() && args.depth.empty()) throw Error("predict: --rgb needs --depth (the aligned depth image)");
+  configure_runtime(config.runtime.threads);
+  RgbdDataset dataset;
+  if (!args.data.empty()) {
+    DatasetOptions o;
+    o.threads = config.runtime.threads;
+    dataset = load_rgbd_dataset(args.data, o);
+  } else if (!args.dir.empty()) {
+    dataset = pairs_dataset(folder_pairs(args.dir), args.depth_scale);
+  } else {
+    dataset = pairs_dataset({{args.rgb, args.depth}}, args.depth_scale);
+  }
+  auto net = model::load_model_for_inference(config, args.weights);
+  const train::LabelMap labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
+
+  fs::create_directories(fs::path(args.out) / "overlays");
+  fs::create_directories(fs::path(args.out) / "instances");
+  train::InferenceOptions io;
+  io.top_k = config.eval.top_k;
+  io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
+  io.short_side = config.eval.short_side;
+  io.max_long_side = config.eval.max_long_side;
+  io.batch_size = config.eval.batch_size;
+  io.workers = std::max(1, config.data.workers);
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  int64_t instances_total = 0;
+  train::predict_dataset(*net, dataset, io, [&](size_t i, const model::Instances& inst) {
+    const CocoImage& img = dataset.coco.images[i];
+    const auto dets = train::to_coco_results(img.id, inst, labels);
+    const cv::Mat rgb = read_rgb(dataset.rgb_path(i));
+    std::vector<LabelledMask> drawn;
+    cv::Mat ids(static_cast<int>(img.height), static_cast<int>(img.width), CV_16UC1, cv::Scalar(0));
+    // Ascending score: where masks overlap, the higher score is painted last and wins.
+    std::vector<size_t> order(dets.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dets[a].score < dets[b].score; });
+    for (size_t k : order) {
+      const auto& d = dets[k];
+      const std::vector<uint8_t> px = rle_decode(d.mask);
+      cv::Mat mask(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC1, const_cast<uint8_t*>(px.data()));
+      ids.setTo(cv::Scalar(static_cast<double>(k + 1)), mask);
+      char label[128];
+      std::snprintf(label, sizeof label, "%s %.2f", labels.names[static_cast<size_t>(labels.index_of(d.category_id))].c_str(), d.score);
+      drawn.push_back({mask.clone(), label});
+      results.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"score", d.score},
+                         {"segmentation", {{"size", {d.mask.h, d.mask.w}}, {"counts", rle_to_string(d.mask)}}},
+                         {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});
+    }
+    instances_total += static_cast<int64_t>(dets.size());
+    const std::string name = stem_of(img.file_name);
+    write_png((fs::path(args.out) / "overlays" / (name + ".png")).string(), draw_instances(rgb, drawn));
+    write_png((fs::path(args.out) / "instances" / (name + ".png")).string(), ids);
+  });
+  nlohmann::ordered_json images;
+  images["images"] = nlohmann::ordered_json::array();
+  for (const auto& img : dataset.coco.images) {
+    images["images"].push_back({{"id", img.id}, {"file_name", img.file_name}, {"depth_file", img.depth_file},
+                                {"depth_scale", img.depth_scale}, {"height", img.height}, {"width", img.width}});
+  }
+  images["annotations"] = nlohmann::ordered_json::array();
+  images["categories"] = nlohmann::ordered_json::array();
+  for (size_t c = 0; c < labels.size(); ++c) images["categories"].push_back({{"id", labels.category_ids[c]}, {"name", labels.names[c]}});
+  write_file_atomic((fs::path(args.out) / "images.json").string(), images.dump(1) + "\n");
+  const std::string results_path = (fs::path(args.out) / "results.json").string();
+  write_file_atomic(results_path, results.dump() + "\n");
+  RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << instances_total << " instances (score >= "
+                    << io.threshold << ")";
+  std::printf("%s\n", results_path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& parent) {
+  auto args = std::make_shared<PredictArgs>();
+  CLI::App* cmd = parent.add_subcommand("predict", "instance masks for RGB-D images: COCO results, overlays, id PNGs");
+  cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors)")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--rgb", args->rgb, "one colour image (with --depth)");
+  cmd->add_option("--depth", args->depth, "its aligned depth image (16-bit PNG in --depth-scale units, or float TIFF)");
+  cmd->add_option("--dir", args->dir, "a folder with rgb/NAME.png and depth/NAME.png pairs");
+  cmd->add_option("--data", args->data, "a canonical dataset JSON");
+  cmd->add_option("--out", args->out, "output directory")->required();
+  cmd->add_option("--threshold", args->threshold, "keep instances scoring at least this (default eval.predict_threshold, 0.5)");
+  cmd->add_option("--depth-scale", args->depth_scale,
+                  "metres per stored depth unit for --rgb/--dir (default: 0.001 for 16-bit PNG, 1 for float TIFF)");
+  add_common_options(*cmd, args->common);
+  return {cmd, [args] { return run_predict(*args); }};
+}
+
+}  // namespace rgbdseg::app

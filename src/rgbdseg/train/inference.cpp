@@ -1,0 +1,157 @@
+#include "rgbdseg/train/inference.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+
+#include "rgbdseg/core/error.h"
+#include "rgbdseg/core/progress.h"
+#include "rgbdseg/eval/rle.h"
+
+namespace rgbdseg::train {
+
+std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
+                                            const std::vector<int64_t>& out_heights,
+                                            const std::vector<int64_t>& out_widths, const InferenceOptions& options) {
+  at::NoGradGuard no_grad;
+  const bool bf16 = options.precision == "bf16";
+  if (bf16) {
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  model::RgbdOutput out;
+  try {
+    out = model.forward(input.pixel_values, input.depth);
+  } catch (...) {
+    if (bf16) at::autocast::set_cpu_enabled(false);
+    throw;
+  }
+  if (bf16) {
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  const auto classes = out.class_logits.back().to(at::kFloat), masks = out.mask_logits.back().to(at::kFloat);
+  const int64_t H = input.pixel_values.size(2), W = input.pixel_values.size(3);
+  model::InstanceOptions post;
+  post.top_k = options.top_k;
+  post.threshold = options.threshold;
+  std::vector<model::Instances> result;
+  for (int64_t b = 0; b < classes.size(0); ++b) {
+    // Logits at the padded input size, cropped to this image's pixels, then
+    // scored at its output size (the original image size).
+    const auto full = at::upsample_bilinear2d(masks[b].unsqueeze(0), {H, W}, false).squeeze(0);
+    const auto crop = full.slice(1, 0, input.heights[static_cast<size_t>(b)]).slice(2, 0, input.widths[static_cast<size_t>(b)]);
+    result.push_back(model::instance_postprocess(classes[b], crop, out_heights[static_cast<size_t>(b)],
+                                                 out_widths[static_cast<size_t>(b)], post));
+  }
+  return result;
+}
+
+void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const InferenceOptions& options,
+                     const InstanceSink& sink) {
+  LoaderOptions lo;
+  lo.batch_size = options.batch_size;
+  lo.workers = std::max(1, options.workers);
+  lo.shuffle = false;
+  lo.augment = options.short_side > 0;
+  if (lo.augment) {
+    // Only the resize: no flips, no colour or depth perturbation.
+    AugmentOptions& a = lo.augment_options;
+    a = AugmentOptions{};
+    a.resize = AugmentOptions::Resize::ShortSide;
+    a.short_sides = {options.short_side};
+    a.max_long_side = options.max_long_side;
+    a.hflip = false;
+    a.brightness = a.contrast = a.saturation = 0;
+    a.min_mask_pixels = 0;
+  }
+  DataLoader loader(dataset, lo);
+  const bool was_training = model.is_training();
+  model.eval();
+  loader.start_epoch(0);
+  std::unique_ptr<ProgressBar> bar;
+  if (options.progress) bar = std::make_unique<ProgressBar>("inference", static_cast<int64_t>(dataset.coco.images.size()), "images");
+  Batch batch;
+  size_t image = 0;
+  while (loader.next(batch)) {
+    const ModelInput input = make_model_input(batch, nullptr);
+    std::vector<int64_t> hs, ws;
+    for (const auto& s : batch.samples) {
+      hs.push_back(s.original_height);
+      ws.push_back(s.original_width);
+    }
+    const auto instances = predict_batch(model, input, hs, ws, options);
+    for (const auto& inst : instances) {
+      sink(image++, inst);
+      if (bar) bar->advance();
+    }
+  }
+  if (was_training) model.train();
+}
+
+std::vector<CocoObject> to_coco_results(int64_t image_id, const model::Instances& inst, const LabelMap& labels) {
+  std::vector<CocoObject> out;
+  const auto masks = inst.masks.to(at::kByte).contiguous();
+  const int64_t K = masks.size(0), h = masks.size(1), w = masks.size(2);
+  const auto scores = inst.scores.to(at::kDouble).contiguous();
+  const auto label = inst.labels.contiguous();
+  for (int64_t k = 0; k < K; ++k) {
+    CocoObject d;
+    d.image_id = image_id;
+    const int64_t cls = label[k].item<int64_t>();
+    if (cls < 0 || cls >= static_cast<int64_t>(labels.size())) {
+      throw Error("prediction: class index " + std::to_string(cls) + " outside the " + std::to_string(labels.size()) +
+                  " dataset categories");
+    }
+    d.category_id = labels.category_ids[static_cast<size_t>(cls)];
+    d.score = scores[k].item<double>();
+    d.mask = rle_encode(masks[k].data_ptr<uint8_t>(), h, w);
+    d.area = static_cast<double>(rle_area(d.mask));
+    d.bbox = rle_to_bbox(d.mask);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+LabelMap model_label_map(const model::Mask2FormerOptions& o, const CocoGroundTruth* dataset) {
+  LabelMap m;
+  if (!o.category_ids.empty()) {
+    m.category_ids = o.category_ids;
+    for (size_t i = 0; i < o.category_ids.size(); ++i) {
+      m.names.push_back(i < o.labels.size() ? o.labels[i] : std::to_string(o.category_ids[i]));
+    }
+    return m;
+  }
+  if (dataset) {
+    m = label_map_of(*dataset);
+    if (static_cast<int64_t>(m.size()) != o.num_labels) {
+      throw Error(dataset->path + ": " + std::to_string(m.size()) + " categories, the model has " +
+                  std::to_string(o.num_labels) + " classes (and no rgbdseg_category_ids to map them)");
+    }
+    return m;
+  }
+  for (int64_t i = 0; i < o.num_labels; ++i) {  // no mapping known: class index + 1
+    m.category_ids.push_back(i + 1);
+    m.names.push_back(static_cast<size_t>(i) < o.labels.size() ? o.labels[static_cast<size_t>(i)] : std::to_string(i + 1));
+  }
+  return m;
+}
+
+EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const LabelMap& labels,
+                                  const InferenceOptions& options, const CocoEvalParams& params) {
+  if (static_cast<int64_t>(labels.size()) != model.options().num_labels) {
+    throw Error(dataset.path + ": " + std::to_string(labels.size()) + " categories, the model has " +
+                std::to_string(model.options().num_labels) + " classes");
+  }
+  EvaluationResult r;
+  predict_dataset(model, dataset, options, [&](size_t i, const model::Instances& inst) {
+    auto dets = to_coco_results(dataset.coco.images[i].id, inst, labels);
+    for (auto& d : dets) {
+      d.id = static_cast<int64_t>(r.detections.size() + 1);
+      r.detections.push_back(std::move(d));
+    }
+  });
+  r.coco = CocoEvaluator(dataset.coco, r.detections, params).run();
+  return r;
+}
+
+}  // namespace rgbdseg::train

@@ -1,0 +1,60 @@
+#pragma once
+// Inference over a dataset (or any stream of batches): the model in eval
+// mode on batches without augmentation (optionally resized by short side),
+// instances post-processed at each image's ORIGINAL size, as COCO results.
+// Used by training's periodic evaluation, `rgbdseg eval` and `rgbdseg predict`.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rgbdseg/data/dataset.h"
+#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/model/postprocess.h"
+#include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/train/model_input.h"
+
+namespace rgbdseg::train {
+
+struct InferenceOptions {
+  int64_t top_k = 100;
+  double threshold = 0.0;
+  int short_side = 0;       // 0: the original size
+  int max_long_side = 1333;
+  int batch_size = 2;
+  int workers = 2;
+  std::string precision = "f32";  // f32 | bf16
+  bool progress = true;           // a progress bar on stderr
+};
+
+// Instances of one image at its original size; labels are class indices.
+using InstanceSink = std::function<void(size_t image_index, const model::Instances& instances)>;
+
+// Runs the model on every image of `dataset` in file order.
+void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const InferenceOptions& options,
+                     const InstanceSink& sink);
+
+// Instances of one batch (model input already built), each at (heights[i], widths[i]) output size.
+std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
+                                            const std::vector<int64_t>& out_heights,
+                                            const std::vector<int64_t>& out_widths, const InferenceOptions& options);
+
+// Instances as COCO results (compressed-RLE masks, boxes, scores) with the
+// class index mapped to a category id.
+std::vector<CocoObject> to_coco_results(int64_t image_id, const model::Instances& instances, const LabelMap& labels);
+
+// The model's classes as dataset categories: its rgbdseg_category_ids when it
+// has them (a model we trained), otherwise the dataset's categories in file
+// order (their number must equal the model's classes).
+LabelMap model_label_map(const model::Mask2FormerOptions& options, const CocoGroundTruth* dataset);
+
+struct EvaluationResult {
+  CocoEvalResult coco;
+  std::vector<CocoObject> detections;
+};
+
+// COCO mask AP of the model on `dataset` (its categories must be the model's classes).
+EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const LabelMap& labels,
+                                  const InferenceOptions& options, const CocoEvalParams& params = {});
+
+}  // namespace rgbdseg::train

@@ -1,0 +1,431 @@
+#include "rgbdseg/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
+#include "rgbdseg/core/log.h"
+#include "rgbdseg/core/progress.h"
+#include "rgbdseg/core/safetensors.h"
+#include "rgbdseg/data/dataset.h"
+#include "rgbdseg/data/loader.h"
+#include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/train/adamw.h"
+#include "rgbdseg/train/checkpoint.h"
+#include "rgbdseg/train/criterion.h"
+#include "rgbdseg/train/inference.h"
+#include "rgbdseg/train/lr_schedule.h"
+#include "rgbdseg/train/model_input.h"
+
+namespace rgbdseg::train {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+// Restores the previous handlers when training ends.
+class SignalGuard {
+ public:
+  explicit SignalGuard(bool active) : active_(active) {
+    if (!active_) return;
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalGuard() {
+    if (!active_) return;
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  bool active_;
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+struct InitSpec {
+  std::string hf_config;  // architecture (and labels) of the Mask2Former part
+  std::string weights;    // "" = fresh initialisation
+};
+
+// "hf:CONFIG,WEIGHTS" | "WEIGHTS.safetensors" | "".
+InitSpec parse_init(const std::string& init, const std::string& config_hf) {
+  InitSpec s{config_hf, ""};
+  if (init.rfind("hf:", 0) == 0) {
+    const std::string rest = init.substr(3);
+    const auto comma = rest.find(',');
+    if (comma == std::string::npos || comma == 0 || comma + 1 == rest.size()) {
+      throw Error("--init " + init + ": expected hf:CONFIG.json,WEIGHTS.safetensors");
+    }
+    s.hf_config = rest.substr(0, comma);
+    s.weights = rest.substr(comma + 1);
+  } else {
+    s.weights = init;
+  }
+  if (s.hf_config.empty()) {
+    throw Error("config: /model/hf_config is not set and --init names no Hugging Face config (hf:CONFIG,WEIGHTS)");
+  }
+  for (const auto& f : {s.hf_config, s.weights}) {
+    if (!f.empty() && !file_exists(f)) throw Error(f + ": not found (--init / model.hf_config)");
+  }
+  return s;
+}
+
+nlohmann::ordered_json read_json_file(const std::string& path) {
+  try {
+    return nlohmann::ordered_json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path + ": invalid JSON (" + e.what() + ")");
+  }
+}
+
+AugmentOptions augment_options(const DataConfig& d) {
+  AugmentOptions a;
+  using R = AugmentOptions::Resize;
+  a.resize = d.resize == "none" ? R::None : d.resize == "fixed" ? R::Fixed : d.resize == "scale_range" ? R::ScaleRange
+           : d.resize == "large_scale_jitter" ? R::LargeScaleJitter : R::ShortSide;
+  a.short_sides = d.short_sides;
+  a.max_long_side = d.max_long_side;
+  a.min_scale = d.min_scale;
+  a.max_scale = d.max_scale;
+  a.fixed_height = d.fixed_height;
+  a.fixed_width = d.fixed_width;
+  a.crop_height = d.crop_height;
+  a.crop_width = d.crop_width;
+  a.hflip = d.hflip;
+  a.brightness = a.contrast = a.saturation = d.colour_jitter;
+  a.depth_noise_sigma = d.depth_noise;
+  a.depth_dropout_boxes = d.depth_dropout_boxes;
+  a.depth_resize = parse_depth_resize(d.depth_resize);
+  return a;
+}
+
+bool is_backbone(const std::string& name) { return name.rfind("model.pixel_level_module.encoder.", 0) == 0; }
+
+// Mask2Former/detectron2: no weight decay on norms, biases and embeddings.
+bool decays(const std::string& name, const at::Tensor& p) {
+  return p.dim() > 1 && name.find("embed") == std::string::npos &&
+         name.find("relative_position_bias_table") == std::string::npos;
+}
+
+double clip_gradients(const std::vector<at::Tensor>& params, double max_norm) {
+  at::NoGradGuard no_grad;
+  double sq = 0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+  }
+  const double norm = std::sqrt(sq);
+  if (max_norm > 0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const auto& p : params) {
+      if (p.grad().defined()) p.grad().mul_(scale);
+    }
+  }
+  return norm;
+}
+
+// Keeps the log lines of steps up to `step` (resume: later lines are redone).
+void truncate_log(const std::string& path, int64_t step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t{0}) > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut by the interruption
+    }
+    kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+class JsonLog {
+ public:
+  explicit JsonLog(const std::string& path) : out_(path, std::ios::app) {
+    if (!out_) throw Error(path + ": cannot open for writing");
+  }
+  void write(const nlohmann::ordered_json& j) {
+    out_ << j.dump() << "\n";
+    out_.flush();  // a crash keeps every line written so far
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+}  // namespace
+
+void request_stop() { g_stop = true; }
+
+TrainResult train_model(const Config& config, const TrainRunOptions& run) {
+  const auto& tc = config.train;
+  const int rank = run.reducer ? run.reducer->rank() : 0;
+  const int world = run.reducer ? run.reducer->world_size() : 1;
+  const bool writer = rank == 0;
+  if (config.data.train.empty()) throw Error("config: /data/train is not set (the training dataset JSON)");
+  if (tc.precision == "fp16") throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
+  g_stop = false;
+  SignalGuard signals(run.handle_signals);
+
+  DatasetOptions dataset_options;
+  dataset_options.threads = config.runtime.threads;
+  const RgbdDataset train_set = load_rgbd_dataset(config.data.train, dataset_options);
+  std::unique_ptr<RgbdDataset> val_set;
+  if (!config.data.val.empty()) val_set = std::make_unique<RgbdDataset>(load_rgbd_dataset(config.data.val, dataset_options));
+  const LabelMap labels = label_map_of(train_set.coco);
+  if (labels.size() == 0) throw Error(config.data.train + ": the dataset has no categories");
+
+  // The model: architecture from the HF config, classes from the dataset.
+  const InitSpec init = parse_init(tc.init, config.model.hf_config);
+  const nlohmann::ordered_json hf_json = relabelled_hf_config(read_json_file(init.hf_config), labels.category_ids, labels.names);
+  model::Mask2FormerOptions m2f = model::mask2former_options_from_hf(nlohmann::json::parse(hf_json.dump()), init.hf_config);
+  at::manual_seed(static_cast<uint64_t>(tc.seed));  // the fresh modules' initialisation
+  model::RgbdMask2Former net(model::rgbd_model_options(config.model, m2f));
+
+  const std::string last_dir = run.out_dir + "/last", best_dir = run.out_dir + "/best";
+  TrainerState state;
+  state.seed = tc.seed;
+  std::vector<std::pair<std::string, at::Tensor>> optimizer_state;
+  const bool resuming = run.resume && file_exists(last_dir + "/trainer_state.json");
+  if (run.resume && !resuming) RGBDSEG_LOG(Info) << "train: --resume: no checkpoint in " << last_dir << "; starting fresh";
+  if (resuming) {
+    state = load_trainer_state(last_dir);
+    model::load_rgbd_weights(*net, read_safetensors(last_dir + "/model.safetensors"), last_dir + "/model.safetensors");
+    optimizer_state = load_optimizer_state(last_dir);
+    RGBDSEG_LOG(Info) << "train: resuming from " << last_dir << " at step " << state.step;
+  } else if (!init.weights.empty()) {
+    model::load_rgbd_weights(*net, read_safetensors(init.weights), init.weights);
+  }
+  net->train();
+
+  // Parameter groups: backbone (lr x multiplier) or not, decayed or not.
+  std::vector<ParamGroup> groups(4);
+  for (int g = 0; g < 4; ++g) {
+    groups[g].lr_multiplier = g < 2 ? tc.backbone_lr_multiplier : 1.0;
+    groups[g].weight_decay = g % 2 == 0 ? tc.weight_decay : 0.0;
+  }
+  std::vector<at::Tensor> trainable;
+  for (auto& p : net->named_parameters()) {
+    const bool backbone = is_backbone(p.key());
+    if (backbone && tc.freeze_backbone) {
+      p.value().set_requires_grad(false);
+      continue;
+    }
+    groups[(backbone ? 0 : 2) + (decays(p.key(), p.value()) ? 0 : 1)].params.emplace_back(p.key(), p.value());
+    trainable.push_back(p.value());
+  }
+  AdamW optimizer(groups);
+  if (resuming) optimizer.load_state(optimizer_state, last_dir + "/optimizer.safetensors");
+
+  CriterionOptions co;
+  co.num_points = tc.criterion.num_points;
+  co.oversample_ratio = tc.criterion.oversample_ratio;
+  co.importance_sample_ratio = tc.criterion.importance_sample_ratio;
+  co.class_weight = tc.criterion.class_weight;
+  co.mask_weight = tc.criterion.mask_weight;
+  co.dice_weight = tc.criterion.dice_weight;
+  co.no_object_weight = tc.criterion.no_object_weight;
+  co.matcher_class_weight = tc.criterion.matcher_class_weight;
+
+  LoaderOptions lo;
+  lo.batch_size = config.data.batch_size;
+  lo.workers = std::max(1, config.data.workers);
+  lo.shuffle = true;
+  lo.drop_last = world > 1 || static_cast<int64_t>(train_set.coco.images.size()) >= 2 * lo.batch_size;
+  lo.seed = static_cast<uint64_t>(tc.seed);
+  lo.augment = true;
+  lo.augment_options = augment_options(config.data);
+  lo.rank = rank;
+  lo.world_size = world;
+  DataLoader loader(train_set, lo);
+  if (loader.batches_per_epoch() == 0) {
+    throw Error(config.data.train + ": fewer images than one global batch (" + std::to_string(lo.batch_size * world) + ")");
+  }
+
+  nlohmann::ordered_json resolved = config_to_json(config);
+  if (writer) {
+    std::filesystem::create_directories(run.out_dir);
+    if (resuming) truncate_log(run.out_dir + "/train.jsonl", state.step);
+    else write_file_atomic(run.out_dir + "/train.jsonl", "");
+    write_file_atomic(run.out_dir + "/config.json", resolved.dump(2) + "\n");
+  }
+  std::unique_ptr<JsonLog> log;
+  if (writer) log = std::make_unique<JsonLog>(run.out_dir + "/train.jsonl");
+
+  auto state_dict = [&] { return model::mask2former_state(*net); };
+  auto save = [&](const std::string& dir, bool with_optimizer) {
+    if (!writer) return;
+    CheckpointContents c;
+    c.model = state_dict();
+    if (with_optimizer) c.optimizer = optimizer.state();
+    c.state = state;
+    c.config = resolved;
+    c.hf_config = hf_json;
+    save_checkpoint(dir, c);
+  };
+  InferenceOptions io;
+  io.top_k = config.eval.top_k;
+  io.threshold = config.eval.score_threshold;
+  io.short_side = config.eval.short_side;
+  io.max_long_side = config.eval.max_long_side;
+  io.batch_size = config.eval.batch_size;
+  io.workers = std::max(1, config.data.workers);
+  io.precision = tc.precision;
+  io.progress = false;
+  auto evaluate = [&]() {
+    if (!val_set || !writer) return;
+    CocoEvalParams params;
+    params.num_threads = config.runtime.threads;
+    params.use_cats = config.eval.use_cats;
+    const auto r = evaluate_dataset(*net, *val_set, labels, io, params);
+    const auto& s = r.coco.stats;
+    nlohmann::ordered_json j{{"type", "eval"}, {"step", state.step}, {"epoch", state.epoch}, {"AP", s[0]}, {"AP50", s[1]},
+                             {"AP75", s[2]}, {"APs", s[3]}, {"APm", s[4]}, {"APl", s[5]}};
+    log->write(j);
+    RGBDSEG_LOG(Info) << "train: step " << state.step << ": val mask AP " << s[0] << ", AP50 " << s[1];
+    if (s[0] > state.best_ap) {
+      state.best_ap = s[0];
+      state.best_step = state.step;
+      save(best_dir, /*with_optimizer=*/false);
+    }
+  };
+
+  TrainResult result;
+  ProgressBar bar("train", tc.max_steps, "steps");
+  bar.update(state.step);
+  loader.start_epoch(state.epoch, state.batch_in_epoch);
+  auto t_last = std::chrono::steady_clock::now();
+  int64_t images_since_log = 0;
+  const bool bf16 = tc.precision == "bf16";
+  while (state.step < tc.max_steps) {
+    if (g_stop) {
+      save(last_dir, true);
+      result.interrupted = true;
+      RGBDSEG_LOG(Warn) << "train: stopped by a signal at step " << state.step << "; checkpoint in " << last_dir
+                        << " (continue with --resume)";
+      break;
+    }
+    // Seeds derived from the step: a resumed run draws exactly what the uninterrupted one did.
+    at::manual_seed(static_cast<uint64_t>(tc.seed) * 1000003ULL + static_cast<uint64_t>(state.step));
+    Mask2FormerCriterion criterion(
+        co, std::make_shared<UniformPointSource>(static_cast<uint64_t>(tc.seed) * 7919ULL + 104729ULL * static_cast<uint64_t>(state.step) +
+                                                 static_cast<uint64_t>(rank)));
+    optimizer.zero_grad();
+    double loss_sum = 0;
+    bool finite = true;
+    LossOutput last_loss;
+    for (int micro = 0; micro < tc.accumulate; ++micro) {
+      Batch batch;
+      while (!loader.next(batch)) {
+        ++state.epoch;
+        state.batch_in_epoch = 0;
+        loader.start_epoch(state.epoch);
+      }
+      ++state.batch_in_epoch;
+      images_since_log += batch.size;
+      const ModelInput input = make_model_input(batch, &labels);
+      if (bf16) {
+        at::autocast::set_cpu_enabled(true);
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      }
+      model::RgbdOutput out;
+      try {
+        out = net->forward(input.pixel_values, input.depth);
+      } catch (...) {
+        if (bf16) at::autocast::set_cpu_enabled(false);
+        throw;
+      }
+      if (bf16) {
+        at::autocast::set_cpu_enabled(false);
+        at::autocast::clear_cache();
+      }
+      std::vector<at::Tensor> classes, masks;
+      for (const auto& t : out.class_logits) classes.push_back(t.to(at::kFloat));
+      for (const auto& t : out.mask_logits) masks.push_back(t.to(at::kFloat));
+      last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels});
+      const double value = last_loss.total.item<double>();
+      if (!std::isfinite(value)) {
+        finite = false;
+        break;
+      }
+      loss_sum += value;
+      (last_loss.total / static_cast<double>(tc.accumulate)).backward();
+    }
+    if (run.reducer) {
+      // Gradients and the finiteness flag averaged over ranks (every rank skips together).
+      std::vector<at::Tensor> grads{at::tensor({finite ? 0.0 : 1.0}, at::kFloat)};
+      for (auto& p : trainable) {
+        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      run.reducer->average(grads);
+      finite = grads[0].item<double>() == 0.0;
+    }
+    if (!finite) {
+      optimizer.zero_grad();
+      ++state.nonfinite_in_a_row;
+      if (log) log->write({{"type", "skip"}, {"step", state.step}, {"epoch", state.epoch}, {"reason", "non-finite loss"}});
+      RGBDSEG_LOG(Warn) << "train: non-finite loss at step " << state.step << ": step skipped ("
+                        << state.nonfinite_in_a_row << " in a row)";
+      if (state.nonfinite_in_a_row >= tc.max_nonfinite) {
+        throw Error("train: " + std::to_string(state.nonfinite_in_a_row) +
+                    " non-finite losses in a row; stopping (lower train.lr, or check the data: depth in metres?)");
+      }
+      continue;
+    }
+    state.nonfinite_in_a_row = 0;
+    const double grad_norm = clip_gradients(trainable, tc.clip_grad_norm);
+    const double lr = tc.lr * lr_factor(tc, state.step);
+    optimizer.step(lr);
+    ++state.step;
+    bar.update(state.step);
+    const double loss = loss_sum / tc.accumulate;
+    result.final_loss = loss;
+    if (log && (state.step % tc.log_every == 0 || state.step == tc.max_steps || state.step == 1)) {
+      const auto now = std::chrono::steady_clock::now();
+      const double dt = std::chrono::duration<double>(now - t_last).count();
+      nlohmann::ordered_json terms = nlohmann::ordered_json::object();
+      for (size_t i = 0; i < 3 && i < last_loss.raw.size(); ++i) terms[last_loss.raw[i].first] = last_loss.raw[i].second.item<double>();
+      log->write({{"type", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"lr", lr}, {"loss", loss},
+                  {"losses", terms}, {"grad_norm", grad_norm},
+                  {"images_per_s", dt > 0 ? static_cast<double>(images_since_log * world) / dt : 0.0}, {"time_s", dt}});
+      t_last = now;
+      images_since_log = 0;
+    }
+    if (tc.eval_every > 0 && state.step % tc.eval_every == 0 && state.step < tc.max_steps) evaluate();
+    if (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && state.step < tc.max_steps) save(last_dir, true);
+  }
+  bar.finish();
+  if (!result.interrupted) {
+    evaluate();
+    if (!val_set) {
+      // Nothing to select on: the final weights are the best we have.
+      state.best_step = state.step;
+      save(best_dir, /*with_optimizer=*/false);
+    }
+    save(last_dir, true);
+  }
+  result.steps = state.step;
+  result.best_ap = state.best_ap;
+  result.best_step = state.best_step;
+  result.last_checkpoint = last_dir;
+  if (state.best_step >= 0) result.best_checkpoint = best_dir;
+  return result;
+}
+
+}  // namespace rgbdseg::train

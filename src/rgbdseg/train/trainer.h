@@ -1,0 +1,51 @@
+#pragma once
+// The training loop: data (sharded across ranks), the RGB-D model of the
+// configured variant, Mask2Former's criterion, AdamW with a backbone learning
+// rate multiplier and a warm-up schedule, gradient clipping and accumulation,
+// bf16 autocast, periodic COCO evaluation with the best checkpoint kept,
+// atomic checkpoints (periodic, at the end, and on SIGINT/SIGTERM), exact
+// resume, and JSON-lines logs. Rank 0 writes; every rank computes.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "rgbdseg/core/config.h"
+
+namespace rgbdseg::train {
+
+// Averages gradients (and scalars) across processes; null for one process.
+class GradientReducer {
+ public:
+  virtual ~GradientReducer() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // In place: every tensor becomes the mean over ranks.
+  virtual void average(std::vector<at::Tensor>& tensors) = 0;
+};
+
+struct TrainRunOptions {
+  std::string out_dir;
+  bool resume = false;
+  std::shared_ptr<GradientReducer> reducer;  // null: single process
+  bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
+  bool progress = true;
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  double final_loss = 0;
+  double best_ap = -1;
+  int64_t best_step = -1;
+  bool interrupted = false;
+  std::string last_checkpoint, best_checkpoint;
+};
+
+TrainResult train_model(const Config& config, const TrainRunOptions& options);
+
+// Set by the signal handler; exposed so tests can simulate an interruption.
+void request_stop();
+
+}  // namespace rgbdseg::train

@@ -19,6 +19,7 @@ struct TrainArgs {
   std::string out, init;
   bool resume = false;
   int nproc = 1;
+  int64_t stop_after = 0;
 };
 
 int run_train(const TrainArgs& args) {
@@ -34,6 +35,7 @@ int run_train(const TrainArgs& args) {
   train::TrainRunOptions run;
   run.out_dir = args.out;
   run.resume = args.resume;
+  run.stop_after_steps = args.stop_after;
   const auto r = train::train_model(config, run);
   if (r.interrupted) {
     std::printf("%s\n", r.last_checkpoint.c_str());
@@ -56,6 +58,9 @@ Command add_train_command(CLI::App& parent) {
                   "initial weights: hf:CONFIG.json,WEIGHTS.safetensors (a Hugging Face Mask2Former; new class head) "
                   "or one of our .safetensors (overrides train.init)");
   cmd->add_option("--nproc", args->nproc, "processes for data-parallel training")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--stop-after", args->stop_after,
+                  "stop like SIGINT after this many steps of this run: checkpoint, exit 130 (resume with --resume)")
+      ->check(CLI::NonNegativeNumber);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_train(*args); }};
 }

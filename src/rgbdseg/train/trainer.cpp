@@ -312,7 +312,9 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
   auto t_last = std::chrono::steady_clock::now();
   int64_t images_since_log = 0;
   const bool bf16 = tc.precision == "bf16";
+  const int64_t first_step = state.step;
   while (state.step < tc.max_steps) {
+    if (run.stop_after_steps > 0 && state.step - first_step >= run.stop_after_steps) g_stop = true;
     if (g_stop) {
       save(last_dir, true);
       result.interrupted = true;

@@ -32,6 +32,9 @@ struct TrainRunOptions {
   std::shared_ptr<GradientReducer> reducer;  // null: single process
   bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
   bool progress = true;
+  // Stop as a signal would after this many steps in this run (0 = never):
+  // a deterministic interruption, for tests and for time-sliced jobs.
+  int64_t stop_after_steps = 0;
 };
 
 struct TrainResult {

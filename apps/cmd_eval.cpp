@@ -19,7 +19,7 @@ namespace {
 
 struct EvalArgs {
   CommonArgs common;
-  std::string weights, data, json_out;
+  std::string weights, data, json_out, protocol = "coco";
 };
 
 int run_eval(const EvalArgs& args) {
@@ -39,6 +39,13 @@ int run_eval(const EvalArgs& args) {
   io.max_long_side = config.eval.max_long_side;
   io.batch_size = config.eval.batch_size;
   io.workers = std::max(1, config.data.workers);
+  if (args.protocol == "seed") {
+    // The research code's numbers: 640x640 warped input, HF's 384x384 mask
+    // scoring, ground truth warped to 640x640 (areas at that size).
+    io.short_side = 0;
+    io.warp_height = io.warp_width = 640;
+    io.hf_resize = 384;
+  }
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
   params.use_cats = config.eval.use_cats;
@@ -54,6 +61,7 @@ int run_eval(const EvalArgs& args) {
     j["dataset"] = data;
     j["weights"] = args.weights;
     j["variant"] = config.model.variant;
+    j["protocol"] = args.protocol;
     j["images"] = dataset.coco.images.size();
     j["detections"] = r.detections.size();
     write_file_atomic(args.json_out, j.dump(2) + "\n");
@@ -70,6 +78,10 @@ Command add_eval_command(CLI::App& parent) {
   cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors)")
       ->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", args->data, "canonical dataset JSON (default: data.val of the config)");
+  cmd->add_option("--protocol", args->protocol,
+                  "coco: original image sizes (default); seed: the research code's protocol (640x640 warped, "
+                  "384x384 mask scoring), for comparison with its numbers")
+      ->capture_default_str()->check(CLI::IsMember({"coco", "seed"}));
   cmd->add_option("--json", args->json_out, "write {stats: [12 numbers, pycocotools order], per_category: [...]} here");
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_eval(*args); }};

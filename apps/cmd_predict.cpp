@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include "commands.h"
+#include "prediction_writer.h"
 #include "plugins.h"
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
@@ -123,8 +124,6 @@ int run_predict(const PredictArgs& args) {
   auto net = model::load_model_for_inference(config, args.weights);
   const train::LabelMap labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
 
-  fs::create_directories(fs::path(args.out) / "overlays");
-  fs::create_directories(fs::path(args.out) / "instances");
   train::InferenceOptions io;
   io.top_k = config.eval.top_k;
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
@@ -132,47 +131,9 @@ int run_predict(const PredictArgs& args) {
   io.max_long_side = config.eval.max_long_side;
   io.batch_size = config.eval.batch_size;
   io.workers = std::max(1, config.data.workers);
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  int64_t instances_total = 0;
-  train::predict_dataset(*net, dataset, io, [&](size_t i, const model::Instances& inst) {
-    const CocoImage& img = dataset.coco.images[i];
-    const auto dets = train::to_coco_results(img.id, inst, labels);
-    const cv::Mat rgb = read_rgb(dataset.rgb_path(i));
-    std::vector<LabelledMask> drawn;
-    cv::Mat ids(static_cast<int>(img.height), static_cast<int>(img.width), CV_16UC1, cv::Scalar(0));
-    // Ascending score: where masks overlap, the higher score is painted last and wins.
-    std::vector<size_t> order(dets.size());
-    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dets[a].score < dets[b].score; });
-    for (size_t k : order) {
-      const auto& d = dets[k];
-      const std::vector<uint8_t> px = rle_decode(d.mask);
-      cv::Mat mask(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC1, const_cast<uint8_t*>(px.data()));
-      ids.setTo(cv::Scalar(static_cast<double>(k + 1)), mask);
-      char label[128];
-      std::snprintf(label, sizeof label, "%s %.2f", labels.names[static_cast<size_t>(labels.index_of(d.category_id))].c_str(), d.score);
-      drawn.push_back({mask.clone(), label});
-      results.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"score", d.score},
-                         {"segmentation", {{"size", {d.mask.h, d.mask.w}}, {"counts", rle_to_string(d.mask)}}},
-                         {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});
-    }
-    instances_total += static_cast<int64_t>(dets.size());
-    const std::string name = stem_of(img.file_name);
-    write_png((fs::path(args.out) / "overlays" / (name + ".png")).string(), draw_instances(rgb, drawn));
-    write_png((fs::path(args.out) / "instances" / (name + ".png")).string(), ids);
-  });
-  nlohmann::ordered_json images;
-  images["images"] = nlohmann::ordered_json::array();
-  for (const auto& img : dataset.coco.images) {
-    images["images"].push_back({{"id", img.id}, {"file_name", img.file_name}, {"depth_file", img.depth_file},
-                                {"depth_scale", img.depth_scale}, {"height", img.height}, {"width", img.width}});
-  }
-  images["annotations"] = nlohmann::ordered_json::array();
-  images["categories"] = nlohmann::ordered_json::array();
-  for (size_t c = 0; c < labels.size(); ++c) images["categories"].push_back({{"id", labels.category_ids[c]}, {"name", labels.names[c]}});
-  write_file_atomic((fs::path(args.out) / "images.json").string(), images.dump(1) + "\n");
-  const std::string results_path = (fs::path(args.out) / "results.json").string();
-  write_file_atomic(results_path, results.dump() + "\n");
+  const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out);
+  const std::string& results_path = summary.results_path;
+  const int64_t instances_total = summary.instances;
   RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << instances_total << " instances (score >= "
                     << io.threshold << ")";
   std::printf("%s\n", results_path.c_str());

@@ -7,6 +7,8 @@
 #include "rgbdseg/core/progress.h"
 #include "rgbdseg/eval/rle.h"
 
+#include <opencv2/imgproc.hpp>
+
 namespace rgbdseg::train {
 
 std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
@@ -34,6 +36,7 @@ std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, c
   model::InstanceOptions post;
   post.top_k = options.top_k;
   post.threshold = options.threshold;
+  post.hf_resize = options.hf_resize;
   std::vector<model::Instances> result;
   for (int64_t b = 0; b < classes.size(0); ++b) {
     // Logits at the padded input size, cropped to this image's pixels, then
@@ -52,7 +55,8 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
   lo.batch_size = options.batch_size;
   lo.workers = std::max(1, options.workers);
   lo.shuffle = false;
-  lo.augment = options.short_side > 0;
+  const bool warp = options.warp_height > 0 && options.warp_width > 0;
+  lo.augment = options.short_side > 0 || warp;
   if (lo.augment) {
     // Only the resize: no flips, no colour or depth perturbation.
     AugmentOptions& a = lo.augment_options;
@@ -63,6 +67,11 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
     a.hflip = false;
     a.brightness = a.contrast = a.saturation = 0;
     a.min_mask_pixels = 0;
+    if (warp) {
+      a.resize = AugmentOptions::Resize::Fixed;
+      a.fixed_height = options.warp_height;
+      a.fixed_width = options.warp_width;
+    }
   }
   DataLoader loader(dataset, lo);
   const bool was_training = model.is_training();
@@ -76,8 +85,8 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
     const ModelInput input = make_model_input(batch, nullptr);
     std::vector<int64_t> hs, ws;
     for (const auto& s : batch.samples) {
-      hs.push_back(s.original_height);
-      ws.push_back(s.original_width);
+      hs.push_back(warp ? s.rgb.rows : s.original_height);
+      ws.push_back(warp ? s.rgb.cols : s.original_width);
     }
     const auto instances = predict_batch(model, input, hs, ws, options);
     for (const auto& inst : instances) {
@@ -136,6 +145,24 @@ LabelMap model_label_map(const model::Mask2FormerOptions& o, const CocoGroundTru
   return m;
 }
 
+CocoGroundTruth warp_ground_truth(const CocoGroundTruth& gt, int height, int width) {
+  CocoGroundTruth out = gt;
+  for (auto& img : out.images) {
+    img.height = height;
+    img.width = width;
+  }
+  for (auto& a : out.annotations) {
+    std::vector<uint8_t> px = rle_decode(a.mask);
+    const cv::Mat src(static_cast<int>(a.mask.h), static_cast<int>(a.mask.w), CV_8UC1, px.data());
+    cv::Mat dst;
+    cv::resize(src, dst, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
+    a.mask = rle_encode(dst.ptr<uint8_t>(), height, width);
+    a.area = static_cast<double>(rle_area(a.mask));
+    a.bbox = rle_to_bbox(a.mask);
+  }
+  return out;
+}
+
 EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const LabelMap& labels,
                                   const InferenceOptions& options, const CocoEvalParams& params) {
   if (static_cast<int64_t>(labels.size()) != model.options().num_labels) {
@@ -150,7 +177,12 @@ EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdD
       r.detections.push_back(std::move(d));
     }
   });
-  r.coco = CocoEvaluator(dataset.coco, r.detections, params).run();
+  if (options.warp_height > 0 && options.warp_width > 0) {
+    const CocoGroundTruth warped = warp_ground_truth(dataset.coco, options.warp_height, options.warp_width);
+    r.coco = CocoEvaluator(warped, r.detections, params).run();
+  } else {
+    r.coco = CocoEvaluator(dataset.coco, r.detections, params).run();
+  }
   return r;
 }
 

@@ -25,6 +25,11 @@ struct InferenceOptions {
   int workers = 2;
   std::string precision = "f32";  // f32 | bf16
   bool progress = true;           // a progress bar on stderr
+  // The research code's protocol (--protocol seed): images warped to
+  // warp_height x warp_width, instances scored at Hugging Face's fixed
+  // hf_resize (384) and returned at the WARPED size, not the original.
+  int warp_height = 0, warp_width = 0;
+  int64_t hf_resize = 0;
 };
 
 // Instances of one image at its original size; labels are class indices.
@@ -47,6 +52,10 @@ std::vector<CocoObject> to_coco_results(int64_t image_id, const model::Instances
 // has them (a model we trained), otherwise the dataset's categories in file
 // order (their number must equal the model's classes).
 LabelMap model_label_map(const model::Mask2FormerOptions& options, const CocoGroundTruth* dataset);
+
+// Ground truth warped to height x width (masks by nearest neighbour), as the
+// research code evaluates: areas, and so the small/medium/large split, change too.
+CocoGroundTruth warp_ground_truth(const CocoGroundTruth& gt, int height, int width);
 
 struct EvaluationResult {
   CocoEvalResult coco;

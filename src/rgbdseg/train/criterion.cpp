@@ -58,6 +58,51 @@ void CriterionOptions::validate() const {
 
 PointSource::~PointSource() = default;
 
+at::Tensor PointSource::rand_for(const PointKey&, at::IntArrayRef shape, const at::TensorOptions& options) {
+  return rand(shape, options);
+}
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+KeyedPointSource::KeyedPointSource(uint64_t seed, int64_t step) : seed_(seed), step_(step) {}
+
+uint64_t KeyedPointSource::key_seed(const PointKey& key) const {
+  uint64_t h = splitmix64(seed_);
+  for (const uint64_t part : {static_cast<uint64_t>(step_), static_cast<uint64_t>(key.set),
+                              static_cast<uint64_t>(key.image), static_cast<uint64_t>(key.draw)}) {
+    h = splitmix64(h ^ part);
+  }
+  return h;
+}
+
+at::Tensor KeyedPointSource::rand(at::IntArrayRef shape, const at::TensorOptions&) {
+  throw Error("KeyedPointSource: a draw of shape " + shape_to_string(shape.vec()) +
+              " without a key (the criterion draws keyed points per image)");
+}
+
+at::Tensor KeyedPointSource::rand_for(const PointKey& key, at::IntArrayRef shape, const at::TensorOptions& options) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(key_seed(key));
+  return at::rand(shape, generator, options.device(at::kCPU)).to(options.device());
+}
+
+double cross_entropy_weight_sum(const Targets& targets, int64_t num_queries, double no_object_weight) {
+  double sum = 0;
+  for (const auto& labels : targets.labels) {
+    const int64_t matched = std::min(num_queries, labels.size(0));
+    sum += static_cast<double>(matched) + static_cast<double>(num_queries - matched) * no_object_weight;
+  }
+  return sum;
+}
+
 UniformPointSource::UniformPointSource(uint64_t seed) : generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
 at::Tensor UniformPointSource::rand(at::IntArrayRef shape, const at::TensorOptions& options) {
@@ -152,21 +197,40 @@ namespace {
 
 // Matching and the three losses of one prediction set. targets: on the
 // logits' device in the compute dtype.
+// set: the set's index in loss order; first_image: the global index of image 0
+// (both only for per-image point sources); class_weight_sum <= 0: weighted mean.
 SetResult set_loss(const at::Tensor& class_logits_in, const at::Tensor& mask_logits_in, const Targets& targets,
-                   double num_masks, int64_t max_h, int64_t max_w, const CriterionOptions& o, PointSource& source) {
+                   double num_masks, double class_weight_sum, int64_t max_h, int64_t max_w, const CriterionOptions& o,
+                   PointSource& source, int64_t set, int64_t first_image) {
   const auto class_logits = compute_dtype(class_logits_in), mask_logits = compute_dtype(mask_logits_in);
   const int64_t B = class_logits.size(0), Q = class_logits.size(1), L = class_logits.size(2) - 1;
   const auto point_options = mask_logits.options().requires_grad(false);
   SetResult out;
 
+  // The loss points of the matched masks (use 1: candidates, 2: uniform): one
+  // draw for all of them in HF's order, or per image from its keyed generator.
+  const bool per_image = source.per_image();
+  std::vector<int64_t> matched_per_image;
+  auto draw = [&](int use, int64_t rows, int64_t cols) {
+    if (!per_image) return source.rand({rows, cols, 2}, point_options);
+    std::vector<at::Tensor> parts;
+    for (int64_t b = 0; b < B; ++b) {
+      if (matched_per_image[b] > 0)
+        parts.push_back(source.rand_for({set, first_image + b, use}, {matched_per_image[b], cols, 2}, point_options));
+    }
+    return parts.empty() ? at::zeros({0, cols, 2}, point_options) : at::cat(parts);
+  };
+
   // Hungarian matching, one image at a time (the draws' order is HF's).
   std::vector<at::Tensor> flat_pred, labels_matched, tgt_masks;
   for (int64_t b = 0; b < B; ++b) {
-    const auto points = source.rand({1, o.num_points, 2}, point_options);
+    const auto points = per_image ? source.rand_for({set, first_image + b, 0}, {1, o.num_points, 2}, point_options)
+                                  : source.rand({1, o.num_points, 2}, point_options);
     auto m = match_image(class_logits[b], mask_logits[b], targets.masks[b], targets.labels[b], points, o);
     flat_pred.push_back(m.pred + b * Q);
     labels_matched.push_back(targets.labels[b].index_select(0, m.tgt));
     tgt_masks.push_back(padded_rows(targets.masks[b], m.tgt, max_h, max_w));
+    matched_per_image.push_back(m.pred.size(0));
     out.matches.emplace_back(m.pred.cpu(), m.tgt.cpu());
     if (o.record_details) out.details.costs.push_back(std::move(m.costs));
   }
@@ -178,8 +242,14 @@ SetResult set_loss(const at::Tensor& class_logits_in, const at::Tensor& mask_log
   target_classes.index_copy_(0, pred_index, at::cat(labels_matched));
   auto weight = at::ones({L + 1}, class_logits.options());
   weight.narrow(0, L, 1).fill_(o.no_object_weight);
-  out.cross_entropy =
-      at::cross_entropy_loss(class_logits.transpose(1, 2), target_classes.view({B, Q}), weight, at::Reduction::Mean);
+  if (class_weight_sum > 0) {
+    out.cross_entropy = at::cross_entropy_loss(class_logits.transpose(1, 2), target_classes.view({B, Q}), weight,
+                                               at::Reduction::Sum) /
+                        class_weight_sum;
+  } else {
+    out.cross_entropy =
+        at::cross_entropy_loss(class_logits.transpose(1, 2), target_classes.view({B, Q}), weight, at::Reduction::Mean);
+  }
 
   // Importance sampling of the loss points: the most uncertain (|logit| near 0)
   // of the oversampled candidates, plus uniform ones. The points are constants.
@@ -188,11 +258,11 @@ SetResult set_loss(const at::Tensor& class_logits_in, const at::Tensor& mask_log
   at::Tensor selected, point_labels;
   {
     at::NoGradGuard no_grad;
-    const auto candidates = source.rand({N, num_oversampled(o), 2}, point_options);
+    const auto candidates = draw(1, N, num_oversampled(o));
     const auto uncertainty = -sample_points(pred_masks.detach(), candidates).squeeze(1).abs();
     const auto idx = std::get<1>(at::topk(uncertainty, k, 1));
     selected = candidates.gather(1, idx.unsqueeze(-1).expand({N, k, 2}));
-    if (num_random > 0) selected = at::cat({selected, source.rand({N, num_random, 2}, point_options)}, 1);
+    if (num_random > 0) selected = at::cat({selected, draw(2, N, num_random)}, 1);
     if (N > 0) point_labels = sample_points(at::cat(tgt_masks).unsqueeze(1), selected).squeeze(1);
   }
   if (N > 0) {
@@ -213,6 +283,14 @@ SetResult set_loss(const at::Tensor& class_logits_in, const at::Tensor& mask_log
 LossOutput Mask2FormerCriterion::forward(const std::vector<at::Tensor>& class_logits,
                                          const std::vector<at::Tensor>& mask_logits, const Targets& targets,
                                          std::optional<double> num_masks) {
+  LossContext context;
+  context.num_masks = num_masks;
+  return forward(class_logits, mask_logits, targets, context);
+}
+
+LossOutput Mask2FormerCriterion::forward(const std::vector<at::Tensor>& class_logits,
+                                         const std::vector<at::Tensor>& mask_logits, const Targets& targets,
+                                         const LossContext& context) {
   if (class_logits.empty() || class_logits.size() != mask_logits.size())
     throw Error("criterion: expected as many class as mask logit sets (at least 1), got " +
                 std::to_string(class_logits.size()) + " and " + std::to_string(mask_logits.size()));
@@ -255,12 +333,19 @@ LossOutput Mask2FormerCriterion::forward(const std::vector<at::Tensor>& class_lo
   }
 
   LossOutput out;
-  out.num_masks = std::max(num_masks ? *num_masks : static_cast<double>(count), 1.0);
+  out.num_masks = std::max(context.num_masks ? *context.num_masks : static_cast<double>(count), 1.0);
+  if (context.class_weight_sum) {
+    if (!(*context.class_weight_sum > 0))
+      throw Error("criterion: the cross-entropy weight sum must be positive, got " +
+                  std::to_string(*context.class_weight_sum));
+    out.class_weight_sum = *context.class_weight_sum;
+  }
   // HF's order: the final set first, then the auxiliary sets first to last.
   const size_t S = class_logits.size();
   for (size_t k = 0; k < S; ++k) {
     const size_t s = k == 0 ? S - 1 : k - 1;
-    auto r = set_loss(class_logits[s], mask_logits[s], t, out.num_masks, max_h, max_w, options_, *points_);
+    auto r = set_loss(class_logits[s], mask_logits[s], t, out.num_masks, out.class_weight_sum, max_h, max_w, options_,
+                      *points_, static_cast<int64_t>(k), context.first_image);
     const std::string suffix = k == 0 ? "" : "_" + std::to_string(k - 1);
     out.raw.emplace_back("loss_mask" + suffix, r.mask);
     out.raw.emplace_back("loss_dice" + suffix, r.dice);

@@ -33,13 +33,30 @@ struct CriterionOptions {
   void validate() const;                  // throws Error
 };
 
+// Names one keyed draw of points: which prediction set, which image, which use.
+struct PointKey {
+  int64_t set = 0;    // prediction set in loss order (0 = final, then aux 0, 1, ...)
+  int64_t image = 0;  // global index of the image (LossContext::first_image + position in the batch)
+  int draw = 0;       // 0 = matching points, 1 = oversampled candidates, 2 = uniform loss points
+};
+
 // Where the loss gets its uniform random points in [0, 1)^2 ((x, y) order, x
 // along the width, as grid_sample expects).
+//
+// By default the criterion draws as Hugging Face does: one stream over the
+// whole batch (matching points image by image, then the candidates of every
+// matched mask at once). A source whose per_image() is true instead gets one
+// rand_for() call per (set, image, use), so an image's points do not depend on
+// which other images share its batch: a batch split across processes draws
+// exactly what the whole batch would in one process.
 class PointSource {
  public:
   virtual ~PointSource();
   // A tensor of `shape` (last dim 2) with `options`' dtype and device.
   virtual at::Tensor rand(at::IntArrayRef shape, const at::TensorOptions& options) = 0;
+  virtual bool per_image() const { return false; }
+  // Keyed draws (per_image() sources); the default ignores the key.
+  virtual at::Tensor rand_for(const PointKey& key, at::IntArrayRef shape, const at::TensorOptions& options);
 };
 
 // Uniform draws from its own CPU generator (moved to the device afterwards),
@@ -51,6 +68,24 @@ class UniformPointSource final : public PointSource {
 
  private:
   at::Generator generator_;
+};
+
+// Per-image draws: every (set, image, use) of a training step gets its own CPU
+// generator, seeded by hashing (seed, step, set, image, use). The trainer uses
+// this always, so 1 process with batch N*B and N processes with batch B draw
+// the same points. rand() without a key is an Error.
+class KeyedPointSource final : public PointSource {
+ public:
+  KeyedPointSource(uint64_t seed, int64_t step);
+  at::Tensor rand(at::IntArrayRef shape, const at::TensorOptions& options) override;
+  bool per_image() const override { return true; }
+  at::Tensor rand_for(const PointKey& key, at::IntArrayRef shape, const at::TensorOptions& options) override;
+  // The generator seed of a key (exposed for tests).
+  uint64_t key_seed(const PointKey& key) const;
+
+ private:
+  uint64_t seed_;
+  int64_t step_;
 };
 
 // Serves saved tensors first in, first out (golden tests). A draw of another
@@ -107,6 +142,25 @@ struct SetDetails {
   at::Tensor selected_points;     // [N_matched, P, 2]: the points of loss_mask / loss_dice
 };
 
+// What a batch's loss needs beyond its own images when the global batch is
+// split across processes (data parallel). Defaults: a batch on its own.
+struct LossContext {
+  int64_t first_image = 0;  // global index of image 0 of this batch (keyed point draws)
+  // Divisor of the mask and dice terms; default: this batch's target count
+  // (data parallel: the all-reduced count / world size, as Hugging Face).
+  std::optional<double> num_masks;
+  // Divisor of the cross-entropy sum(w * ce); default: this batch's sum(w)
+  // (a weighted mean). Data parallel: the all-reduced cross_entropy_weight_sum
+  // / world size, so the mean over ranks is the global batch's weighted mean.
+  std::optional<double> class_weight_sum;
+};
+
+// sum(w) of the cross-entropy of a batch with `num_queries` queries per image:
+// every image matches min(Q, K) queries (weight 1), the rest are no-object
+// (weight no_object_weight). Known before matching (it does not depend on which
+// queries match), so it can be all-reduced before the forward pass.
+double cross_entropy_weight_sum(const Targets& targets, int64_t num_queries, double no_object_weight);
+
 struct LossOutput {
   at::Tensor total;  // sum of the weighted terms (0-d)
   // Hugging Face's names and order: loss_mask, loss_dice, loss_cross_entropy
@@ -117,6 +171,7 @@ struct LossOutput {
   std::vector<std::vector<std::pair<at::Tensor, at::Tensor>>> matches;
   std::vector<SetDetails> details;  // per set in loss order, only with record_details
   double num_masks = 1;             // the divisor used
+  double class_weight_sum = 0;      // the cross-entropy divisor used (0: the weighted mean, Hugging Face's)
 };
 
 class Mask2FormerCriterion {
@@ -129,6 +184,9 @@ class Mask2FormerCriterion {
   // target count (e.g. the all-reduced count / world size); clamped to >= 1.
   LossOutput forward(const std::vector<at::Tensor>& class_logits, const std::vector<at::Tensor>& mask_logits,
                      const Targets& targets, std::optional<double> num_masks = std::nullopt);
+  // The same with a batch context (data-parallel normalisers, global image index).
+  LossOutput forward(const std::vector<at::Tensor>& class_logits, const std::vector<at::Tensor>& mask_logits,
+                     const Targets& targets, const LossContext& context);
 
   const CriterionOptions& options() const { return options_; }
   PointSource& point_source() { return *points_; }

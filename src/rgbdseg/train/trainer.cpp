@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -306,31 +307,45 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
   };
 
   TrainResult result;
-  ProgressBar bar("train", tc.max_steps, "steps");
-  bar.update(state.step);
+  std::optional<ProgressBar> bar;  // rank 0's only
+  if (run.progress && writer) {
+    bar.emplace("train", tc.max_steps, "steps");
+    bar->update(state.step);
+  }
   loader.start_epoch(state.epoch, state.batch_in_epoch);
   auto t_last = std::chrono::steady_clock::now();
   int64_t images_since_log = 0;
   const bool bf16 = tc.precision == "bf16";
   const int64_t first_step = state.step;
+  const int64_t num_queries = m2f.transformer_decoder.num_queries;
+  bool stop_agreed = false;  // several processes: a stop request every rank has seen (exchanged each step)
   while (state.step < tc.max_steps) {
-    if (run.stop_after_steps > 0 && state.step - first_step >= run.stop_after_steps) g_stop = true;
-    if (g_stop) {
+    const bool stop_after = run.stop_after_steps > 0 && state.step - first_step >= run.stop_after_steps;
+    if (stop_after) g_stop = true;
+    // Ranks stop together: at a step count they share, or once the request went round.
+    if (run.reducer ? stop_after || stop_agreed : g_stop.load()) {
       save(last_dir, true);
       result.interrupted = true;
-      RGBDSEG_LOG(Warn) << "train: stopped by a signal at step " << state.step << "; checkpoint in " << last_dir
-                        << " (continue with --resume)";
+      if (writer) {
+        RGBDSEG_LOG(Warn) << "train: stopped by a signal at step " << state.step << "; checkpoint in " << last_dir
+                          << " (continue with --resume)";
+      }
       break;
     }
     // Seeds derived from the step: a resumed run draws exactly what the uninterrupted one did.
     at::manual_seed(static_cast<uint64_t>(tc.seed) * 1000003ULL + static_cast<uint64_t>(state.step));
-    Mask2FormerCriterion criterion(
-        co, std::make_shared<UniformPointSource>(static_cast<uint64_t>(tc.seed) * 7919ULL + 104729ULL * static_cast<uint64_t>(state.step) +
-                                                 static_cast<uint64_t>(rank)));
+    // Loss points keyed by (seed, step, set, global image index): the same
+    // whether the global batch runs in one process or is split across ranks.
+    Mask2FormerCriterion criterion(co, std::make_shared<KeyedPointSource>(static_cast<uint64_t>(tc.seed), state.step));
     optimizer.zero_grad();
     double loss_sum = 0;
     bool finite = true;
     LossOutput last_loss;
+    // The step's micro-batches first: their loss normalisers (target count and
+    // cross-entropy weight sum) are global-batch values, averaged over ranks
+    // as Hugging Face does for num_masks, in one small all-reduce.
+    std::vector<ModelInput> inputs;
+    std::vector<double> normalisers;
     for (int micro = 0; micro < tc.accumulate; ++micro) {
       Batch batch;
       while (!loader.next(batch)) {
@@ -340,7 +355,20 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
       }
       ++state.batch_in_epoch;
       images_since_log += batch.size;
-      const ModelInput input = make_model_input(batch, &labels);
+      inputs.push_back(make_model_input(batch, &labels));
+      const Targets targets{inputs.back().masks, inputs.back().labels};
+      double count = 0;
+      for (const auto& l : targets.labels) count += static_cast<double>(l.size(0));
+      normalisers.push_back(count);
+      normalisers.push_back(cross_entropy_weight_sum(targets, num_queries, co.no_object_weight));
+    }
+    if (run.reducer) {
+      std::vector<at::Tensor> t{at::tensor(normalisers, at::kDouble)};
+      run.reducer->average(t);
+      normalisers.assign(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+    }
+    for (int micro = 0; micro < tc.accumulate; ++micro) {
+      const ModelInput& input = inputs[static_cast<size_t>(micro)];
       if (bf16) {
         at::autocast::set_cpu_enabled(true);
         at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
@@ -359,7 +387,13 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
       std::vector<at::Tensor> classes, masks;
       for (const auto& t : out.class_logits) classes.push_back(t.to(at::kFloat));
       for (const auto& t : out.mask_logits) masks.push_back(t.to(at::kFloat));
-      last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels});
+      LossContext context;
+      // The loader's layout: micro-batch m of rank r holds global images (m * world + r) * batch_size + [0, batch_size).
+      context.first_image = (static_cast<int64_t>(micro) * world + rank) * lo.batch_size;
+      context.num_masks = normalisers[2 * static_cast<size_t>(micro)];
+      const double weight_sum = normalisers[2 * static_cast<size_t>(micro) + 1];
+      if (weight_sum > 0) context.class_weight_sum = weight_sum;
+      last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels}, context);
       const double value = last_loss.total.item<double>();
       if (!std::isfinite(value)) {
         finite = false;
@@ -368,15 +402,26 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
       loss_sum += value;
       (last_loss.total / static_cast<double>(tc.accumulate)).backward();
     }
+    // The logged loss terms; with several ranks, their means: each rank's
+    // loss is normalised by global counts, so the mean is the global batch's loss.
+    std::vector<double> terms;
+    for (size_t i = 0; i < 3 && i < last_loss.raw.size(); ++i) terms.push_back(last_loss.raw[i].second.item<double>());
     if (run.reducer) {
-      // Gradients and the finiteness flag averaged over ranks (every rank skips together).
-      std::vector<at::Tensor> grads{at::tensor({finite ? 0.0 : 1.0}, at::kFloat)};
+      // Gradients averaged over ranks, with the non-finite and stop flags (any
+      // rank's counts: every rank skips or stops together) and the loss.
+      std::vector<double> scalars{finite ? 0.0 : 1.0, g_stop ? 1.0 : 0.0, loss_sum};
+      scalars.insert(scalars.end(), terms.begin(), terms.end());
+      std::vector<at::Tensor> grads{at::tensor(scalars, at::kDouble)};
       for (auto& p : trainable) {
         if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
         grads.push_back(p.grad());
       }
       run.reducer->average(grads);
-      finite = grads[0].item<double>() == 0.0;
+      const auto mean = grads[0].contiguous();
+      finite = mean[0].item<double>() == 0.0;
+      stop_agreed = mean[1].item<double>() > 0.0;
+      loss_sum = mean[2].item<double>();
+      for (size_t i = 0; i < terms.size(); ++i) terms[i] = mean[3 + static_cast<int64_t>(i)].item<double>();
     }
     if (!finite) {
       optimizer.zero_grad();
@@ -395,16 +440,16 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
     const double lr = tc.lr * lr_factor(tc, state.step);
     optimizer.step(lr);
     ++state.step;
-    bar.update(state.step);
+    if (bar) bar->update(state.step);
     const double loss = loss_sum / tc.accumulate;
     result.final_loss = loss;
     if (log && (state.step % tc.log_every == 0 || state.step == tc.max_steps || state.step == 1)) {
       const auto now = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(now - t_last).count();
-      nlohmann::ordered_json terms = nlohmann::ordered_json::object();
-      for (size_t i = 0; i < 3 && i < last_loss.raw.size(); ++i) terms[last_loss.raw[i].first] = last_loss.raw[i].second.item<double>();
+      nlohmann::ordered_json losses = nlohmann::ordered_json::object();
+      for (size_t i = 0; i < terms.size(); ++i) losses[last_loss.raw[i].first] = terms[i];
       log->write({{"type", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"lr", lr}, {"loss", loss},
-                  {"losses", terms}, {"grad_norm", grad_norm},
+                  {"losses", losses}, {"grad_norm", grad_norm},
                   {"images_per_s", dt > 0 ? static_cast<double>(images_since_log * world) / dt : 0.0}, {"time_s", dt}});
       t_last = now;
       images_since_log = 0;
@@ -412,7 +457,7 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
     if (tc.eval_every > 0 && state.step % tc.eval_every == 0 && state.step < tc.max_steps) evaluate();
     if (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && state.step < tc.max_steps) save(last_dir, true);
   }
-  bar.finish();
+  if (bar) bar->finish();
   if (!result.interrupted) {
     evaluate();
     if (!val_set) {

@@ -55,8 +55,8 @@ int run_demo(const DemoArgs& args) {
   const SynthSummary val_data = run_synth_into((out / "data" / "val").string(), args.num_val, synth, base.runtime.threads, true);
 
   // 2. The recipe (configs/demo.json, embedded), written beside the outputs so it can be reused.
-  write_file_atomic((out / "configs" / "demo.json").string(), kDemoConfig);
   fs::create_directories(out / "configs" / "hf");
+  write_file_atomic((out / "configs" / "demo.json").string(), kDemoConfig);
   write_file_atomic((out / "configs" / "hf" / "demo-tiny.json").string(), kDemoHfConfig);
   std::vector<std::string> overrides{"data.train=" + train_data.annotations_path, "data.val=" + val_data.annotations_path};
   for (const auto& s : args.common.set) overrides.push_back(s);

@@ -173,8 +173,10 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   ojson own = j;
   own.erase("base");
   config_from_json(own, path);
-  // Paths inside a config are relative to the file that names them.
-  const auto dir = std::filesystem::path(path).parent_path();
+  // Paths inside a config are relative to the file that names them; resolved
+  // to absolute paths, so that a resolved config written elsewhere (a
+  // checkpoint's config.json) still names the same files.
+  const auto dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
   auto relative_to_file = [&](const char* section, const char* key) {
     if (!j.contains(section) || !j[section].contains(key) || !j[section][key].is_string()) return;
     const std::string p = j[section][key];

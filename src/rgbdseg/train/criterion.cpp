@@ -284,7 +284,7 @@ LossOutput Mask2FormerCriterion::forward(const std::vector<at::Tensor>& class_lo
                                          const std::vector<at::Tensor>& mask_logits, const Targets& targets,
                                          std::optional<double> num_masks) {
   LossContext context;
-  context.num_masks = num_masks;
+  if (num_masks) context.num_masks = std::max(*num_masks, 1.0);
   return forward(class_logits, mask_logits, targets, context);
 }
 
@@ -333,7 +333,9 @@ LossOutput Mask2FormerCriterion::forward(const std::vector<at::Tensor>& class_lo
   }
 
   LossOutput out;
-  out.num_masks = std::max(context.num_masks ? *context.num_masks : static_cast<double>(count), 1.0);
+  if (context.num_masks && !(*context.num_masks > 0))
+    throw Error("criterion: num_masks must be positive, got " + std::to_string(*context.num_masks));
+  out.num_masks = context.num_masks ? *context.num_masks : std::max(static_cast<double>(count), 1.0);
   if (context.class_weight_sum) {
     if (!(*context.class_weight_sum > 0))
       throw Error("criterion: the cross-entropy weight sum must be positive, got " +

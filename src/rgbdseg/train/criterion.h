@@ -146,8 +146,11 @@ struct SetDetails {
 // split across processes (data parallel). Defaults: a batch on its own.
 struct LossContext {
   int64_t first_image = 0;  // global index of image 0 of this batch (keyed point draws)
-  // Divisor of the mask and dice terms; default: this batch's target count
-  // (data parallel: the all-reduced count / world size, as Hugging Face).
+  // Divisor of the mask and dice terms, used as given (> 0); default: this
+  // batch's target count, at least 1. Data parallel: max(global count, 1) /
+  // world size (Hugging Face clamps after dividing, max(count / world, 1),
+  // which differs from one process when the global batch has fewer targets
+  // than ranks).
   std::optional<double> num_masks;
   // Divisor of the cross-entropy sum(w * ce); default: this batch's sum(w)
   // (a weighted mean). Data parallel: the all-reduced cross_entropy_weight_sum

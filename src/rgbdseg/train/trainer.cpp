@@ -390,7 +390,8 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
       LossContext context;
       // The loader's layout: micro-batch m of rank r holds global images (m * world + r) * batch_size + [0, batch_size).
       context.first_image = (static_cast<int64_t>(micro) * world + rank) * lo.batch_size;
-      context.num_masks = normalisers[2 * static_cast<size_t>(micro)];
+      // Clamped as the global count (>= 1), not per rank: one process with the combined batch divides by the same.
+      context.num_masks = std::max(normalisers[2 * static_cast<size_t>(micro)], 1.0 / world);
       const double weight_sum = normalisers[2 * static_cast<size_t>(micro) + 1];
       if (weight_sum > 0) context.class_weight_sum = weight_sum;
       last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels}, context);
@@ -460,8 +461,9 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
   if (bar) bar->finish();
   if (!result.interrupted) {
     evaluate();
-    if (!val_set) {
-      // Nothing to select on: the final weights are the best we have.
+    if (!val_set || state.best_step < 0) {
+      // Nothing to select on (no val set, or its AP is undefined: no
+      // annotations): the final weights are the best we have.
       state.best_step = state.step;
       save(best_dir, /*with_optimizer=*/false);
     }

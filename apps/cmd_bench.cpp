@@ -2,7 +2,7 @@
 // (random weights), with the machine facts on every row (llama-bench style);
 // several variants in one run (--variants rgb,full) give the depth modules' overhead.
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
+#include "rgbdseg/model/autocast.h"
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -78,15 +78,8 @@ int run_bench(const BenchArgs& args) {
   const bool bf16 = args.dtype == "bf16";
   auto once = [&](model::RgbdMask2Former& m) {
     at::NoGradGuard no_grad;
-    if (bf16) {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
+    model::CpuAutocast autocast(bf16);
     const auto out = m->forward(x, depth);
-    if (bf16) {
-      at::autocast::set_cpu_enabled(false);
-      at::autocast::clear_cache();
-    }
     return out.mask_logits.back().sum().item<double>();
   };
   RGBDSEG_LOG(Info) << "bench: " << system_info();

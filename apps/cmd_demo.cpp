@@ -80,10 +80,7 @@ int run_demo(const DemoArgs& args) {
   dataset_options.threads = config.runtime.threads;
   const RgbdDataset val = load_rgbd_dataset(val_data.annotations_path, dataset_options);
   const train::LabelMap labels = train::model_label_map(net->options(), &val.coco);
-  train::InferenceOptions io;
-  io.top_k = config.eval.top_k;
-  io.batch_size = config.eval.batch_size;
-  io.workers = std::max(1, config.data.workers);
+  train::InferenceOptions io = train::inference_options(config);
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
   const auto evaluation = train::evaluate_dataset(*net, val, labels, io, params);

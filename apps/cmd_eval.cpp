@@ -32,13 +32,7 @@ int run_eval(const EvalArgs& args) {
   const RgbdDataset dataset = load_rgbd_dataset(data, dataset_options);
   auto net = model::load_model_for_inference(config, args.weights);
   const train::LabelMap labels = train::model_label_map(net->options(), &dataset.coco);
-  train::InferenceOptions io;
-  io.top_k = config.eval.top_k;
-  io.threshold = config.eval.score_threshold;
-  io.short_side = config.eval.short_side;
-  io.max_long_side = config.eval.max_long_side;
-  io.batch_size = config.eval.batch_size;
-  io.workers = std::max(1, config.data.workers);
+  train::InferenceOptions io = train::inference_options(config);
   if (args.protocol == "seed") {
     // The research code's numbers: 640x640 warped input, HF's 384x384 mask
     // scoring, ground truth warped to 640x640 (areas at that size).

@@ -124,13 +124,8 @@ int run_predict(const PredictArgs& args) {
   auto net = model::load_model_for_inference(config, args.weights);
   const train::LabelMap labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
 
-  train::InferenceOptions io;
-  io.top_k = config.eval.top_k;
+  train::InferenceOptions io = train::inference_options(config);
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
-  io.short_side = config.eval.short_side;
-  io.max_long_side = config.eval.max_long_side;
-  io.batch_size = config.eval.batch_size;
-  io.workers = std::max(1, config.data.workers);
   const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out);
   const std::string& results_path = summary.results_path;
   const int64_t instances_total = summary.instances;

@@ -3,7 +3,7 @@
 // separately; median over runs. Usage:
 //   bench_train_step HF_CONFIG.json VARIANT HxW BATCH [RUNS] [f32|bf16] [POINTS]
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
+#include "rgbdseg/model/autocast.h"
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -65,14 +65,10 @@ int main(int argc, char** argv) {
   std::vector<double> fwd, loss_t, bwd, total;
   for (int r = 0; r < runs + 1; ++r) {
     const double t0 = now_ms();
-    if (bf16) {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    const auto out = net->forward(images, depth);
-    if (bf16) {
-      at::autocast::set_cpu_enabled(false);
-      at::autocast::clear_cache();
+    model::RgbdOutput out;
+    {
+      model::CpuAutocast autocast(bf16);
+      out = net->forward(images, depth);
     }
     const double t1 = now_ms();
     std::vector<at::Tensor> cls, msk;

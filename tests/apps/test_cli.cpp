@@ -21,6 +21,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
 #include "test_paths.h"
+#include "apps/run_tool.h"
 
 extern char** environ;
 
@@ -30,107 +31,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
+using rgbdseg::testing::RunResult;
+using rgbdseg::testing::run_tool;
+using rgbdseg::testing::count_lines;
+using rgbdseg::testing::lines_of;
+using rgbdseg::testing::expect_one_error_line;
 
 namespace {
-
-struct RunResult {
-  int exit_code = -1;  // -1: did not exit normally
-  std::string out, err;
-};
-
-std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "exit " << r.exit_code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-// Runs the rgbdseg binary with `args` (no shell), stdin from /dev/null, and
-// collects stdout and stderr separately.
-RunResult run_tool(const std::vector<std::string>& args) {
-  RunResult r;
-  const std::string binary = rgbdseg::testing::rgbdseg_binary();
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (rc != 0) {
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    ADD_FAILURE() << "cannot run " << binary << ": " << std::strerror(rc);
-    return r;
-  }
-  // Drain both pipes together, so a full one cannot block the child.
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  char buf[65536];
-  while (open_fds > 0) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      ADD_FAILURE() << "poll: " << std::strerror(errno);
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) ::close(f.fd);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < s.size()) {
-    const size_t nl = s.find('\n', start);
-    if (nl == std::string::npos) {
-      lines.push_back(s.substr(start));
-      break;
-    }
-    lines.push_back(s.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-// An error: exit 1, nothing on stdout, exactly one line on stderr "rgbdseg <command>: error: ...".
-void expect_one_error_line(const RunResult& r, const std::string& command) {
-  EXPECT_EQ(r.exit_code, 1) << r;
-  EXPECT_EQ(r.out, "") << r;
-  EXPECT_THAT(r.err, StartsWith("rgbdseg " + command + ": error: ")) << r;
-  EXPECT_EQ(count_lines(r.err), 1u) << r;
-  EXPECT_EQ(r.err.back(), '\n') << r;
-}
 
 // A 10x10 image fully covered by one object of category 1 (uncompressed RLE).
 const char* kTinyGt = R"({

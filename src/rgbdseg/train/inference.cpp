@@ -1,7 +1,7 @@
 #include "rgbdseg/train/inference.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
+#include "rgbdseg/model/autocast.h"
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/progress.h"
@@ -11,25 +11,25 @@
 
 namespace rgbdseg::train {
 
+InferenceOptions inference_options(const Config& config) {
+  InferenceOptions io;
+  io.top_k = config.eval.top_k;
+  io.threshold = config.eval.score_threshold;
+  io.short_side = config.eval.short_side;
+  io.max_long_side = config.eval.max_long_side;
+  io.batch_size = config.eval.batch_size;
+  io.workers = std::max(1, config.data.workers);
+  return io;
+}
+
 std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
                                             const std::vector<int64_t>& out_heights,
                                             const std::vector<int64_t>& out_widths, const InferenceOptions& options) {
   at::NoGradGuard no_grad;
-  const bool bf16 = options.precision == "bf16";
-  if (bf16) {
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
   model::RgbdOutput out;
-  try {
+  {
+    model::CpuAutocast autocast(options.precision == "bf16");
     out = model.forward(input.pixel_values, input.depth);
-  } catch (...) {
-    if (bf16) at::autocast::set_cpu_enabled(false);
-    throw;
-  }
-  if (bf16) {
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
   }
   const auto classes = out.class_logits.back().to(at::kFloat), masks = out.mask_logits.back().to(at::kFloat);
   const int64_t H = input.pixel_values.size(2), W = input.pixel_values.size(3);

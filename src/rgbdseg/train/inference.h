@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rgbdseg/core/config.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/eval/coco_eval.h"
 #include "rgbdseg/model/postprocess.h"
@@ -31,6 +32,9 @@ struct InferenceOptions {
   int warp_height = 0, warp_width = 0;
   int64_t hf_resize = 0;
 };
+
+// The eval section of a config as inference options (threshold: eval.score_threshold).
+InferenceOptions inference_options(const Config& config);
 
 // Instances of one image at its original size; labels are class indices.
 using InstanceSink = std::function<void(size_t image_index, const model::Instances& instances)>;

@@ -1,7 +1,7 @@
 #include "rgbdseg/train/trainer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
+#include "rgbdseg/model/autocast.h"
 
 #include <atomic>
 #include <chrono>
@@ -279,13 +279,7 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
     c.hf_config = hf_json;
     save_checkpoint(dir, c);
   };
-  InferenceOptions io;
-  io.top_k = config.eval.top_k;
-  io.threshold = config.eval.score_threshold;
-  io.short_side = config.eval.short_side;
-  io.max_long_side = config.eval.max_long_side;
-  io.batch_size = config.eval.batch_size;
-  io.workers = std::max(1, config.data.workers);
+  InferenceOptions io = inference_options(config);
   io.precision = tc.precision;
   io.progress = false;
   auto evaluate = [&]() {
@@ -369,20 +363,10 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
     }
     for (int micro = 0; micro < tc.accumulate; ++micro) {
       const ModelInput& input = inputs[static_cast<size_t>(micro)];
-      if (bf16) {
-        at::autocast::set_cpu_enabled(true);
-        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      }
       model::RgbdOutput out;
-      try {
+      {
+        model::CpuAutocast autocast(bf16);
         out = net->forward(input.pixel_values, input.depth);
-      } catch (...) {
-        if (bf16) at::autocast::set_cpu_enabled(false);
-        throw;
-      }
-      if (bf16) {
-        at::autocast::set_cpu_enabled(false);
-        at::autocast::clear_cache();
       }
       std::vector<at::Tensor> classes, masks;
       for (const auto& t : out.class_logits) classes.push_back(t.to(at::kFloat));

@@ -27,6 +27,7 @@
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/train/trainer.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 using namespace rgbdseg;
 using namespace rgbdseg::train;
@@ -381,4 +382,36 @@ TEST_F(TrainerTest, ConfigErrors) {
   EXPECT_THAT(error_message([&] { train_model(c, run_options(tmp.file("run"))); }),
               HasSubstr("expected hf:CONFIG.json,WEIGHTS.safetensors"));
   EXPECT_FALSE(file_exists(tmp.file("run/best/model.safetensors")));
+}
+
+// --init hf:CONFIG,WEIGHTS: a real Hugging Face Mask2Former file (the golden
+// tiny model, 7 classes) initialises the RGB part of the full variant; the
+// class head is new (3 dataset classes), the depth modules fresh.
+TEST_F(TrainerTest, InitFromAHuggingFaceCheckpointKeepsItsWeights) {
+  RGBDSEG_REQUIRE_SHARED(dir, "golden/m2f_tiny");
+  const std::string train = write_scenes(tmp, "train", 2, 64, 80, 5, /*single_class=*/false);
+  Config c = quick_config("", train, "full");
+  c.train.init = "hf:" + dir + "/config.json," + dir + "/weights.safetensors";
+  c.train.max_steps = 1;
+  c.train.lr = 1e-30;  // one step that cannot move the weights measurably
+  c.train.weight_decay = 0.0;
+  const auto r = train_model(c, run_options(tmp.file("run")));
+  ASSERT_EQ(r.steps, 1);
+  const SafetensorsFile hf = read_safetensors(dir + "/weights.safetensors");
+  const SafetensorsFile ours = read_safetensors(tmp.file("run/best/model.safetensors"));
+  int64_t compared = 0;
+  for (const auto& [name, t] : hf.tensors) {
+    if (name.rfind("class_predictor.", 0) == 0 || name.rfind("criterion.", 0) == 0) continue;
+    const StoredTensor* o = ours.find(name);
+    if (!o) continue;  // e.g. the recomputed relative_position_index buffers
+    const auto a = model::to_tensor(t).to(at::kDouble), b = model::to_tensor(*o).to(at::kDouble);
+    ASSERT_EQ(a.sizes(), b.sizes()) << name;
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-12) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 200);
+  // The class head has the dataset's 3 classes + no-object, not the file's 7 + 1.
+  ASSERT_NE(ours.find("class_predictor.weight"), nullptr);
+  EXPECT_EQ(ours.find("class_predictor.weight")->shape[0], 4);
+  EXPECT_NE(ours.find("depth.predictor.out.bias"), nullptr);
 }

@@ -20,6 +20,7 @@
 
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
+#include "tiny_hf_config.h"
 #include "test_paths.h"
 #include "apps/run_tool.h"
 
@@ -418,13 +419,7 @@ TEST(CliInspect, ModelWithoutHfConfigIsAOneLineError) {
 
 TEST(CliBench, TimesSeveralVariantsInOneRun) {
   ScopedTempDir dir;
-  // A tiny Mask2Former in Hugging Face's config format.
-  const std::string hf = dir.write("hf.json", R"({"model_type": "mask2former",
-    "backbone_config": {"model_type": "swin", "embed_dim": 8, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1],
-                        "window_size": 4},
-    "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1, "decoder_layers": 2,
-    "num_queries": 4, "num_attention_heads": 2, "dim_feedforward": 32, "encoder_feedforward_dim": 32,
-    "num_labels": 2})");
+  const std::string hf = dir.write("hf.json", rgbdseg::testing::kTinyHfConfig);
   const RunResult r = run_tool({"bench", "--hf-config", hf, "--variants", "rgb,full", "--size", "48x56", "--runs", "2",
                                 "--warmup", "0", "--json", dir.file("b.json")});
   ASSERT_EQ(r.exit_code, 0) << r;

@@ -27,6 +27,7 @@
 
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
+#include "tiny_hf_config.h"
 #include "test_paths.h"
 #include "apps/run_tool.h"
 
@@ -65,12 +66,7 @@ std::vector<json> log_lines(const std::string& path, const std::string& type) {
   return out;
 }
 
-const char* kTinyHf = R"({"model_type": "mask2former",
-  "backbone_config": {"model_type": "swin", "embed_dim": 8, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1],
-                      "window_size": 4},
-  "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1, "decoder_layers": 2,
-  "num_queries": 8, "num_attention_heads": 2, "dim_feedforward": 64, "encoder_feedforward_dim": 64,
-  "num_labels": 80})";
+const char* const kTinyHf = rgbdseg::testing::kTinyHfConfig;
 
 // Paths relative to the config file (train.json in the temporary folder).
 const char* kTrainConfig = R"({

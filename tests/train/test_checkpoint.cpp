@@ -19,6 +19,7 @@
 #include "rgbdseg/model/weights.h"
 #include "rgbdseg/train/checkpoint.h"
 #include "temp_dir.h"
+#include "tiny_hf_config.h"
 
 using namespace rgbdseg;
 using namespace rgbdseg::train;
@@ -28,13 +29,7 @@ using json = nlohmann::json;
 
 namespace {
 
-// A tiny Mask2Former in Hugging Face's config format (no labels yet).
-const char* kTinyHf = R"({"model_type": "mask2former",
-  "backbone_config": {"model_type": "swin", "embed_dim": 8, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1],
-                      "window_size": 4},
-  "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1, "decoder_layers": 2,
-  "num_queries": 8, "num_attention_heads": 2, "dim_feedforward": 64, "encoder_feedforward_dim": 64,
-  "num_labels": 80})";
+const char* const kTinyHf = rgbdseg::testing::kTinyHfConfig;
 
 CheckpointContents contents(int64_t step) {
   CheckpointContents c;

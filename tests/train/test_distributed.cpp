@@ -35,6 +35,7 @@
 #include "rgbdseg/train/criterion.h"
 #include "rgbdseg/train/distributed.h"
 #include "temp_dir.h"
+#include "tiny_hf_config.h"
 #include "test_paths.h"
 
 extern char** environ;
@@ -513,12 +514,7 @@ class DistributedTraining : public ::testing::Test {
     const auto synth = run_tool({"synth", "--out", dir_->file("data"), "--num", "8", "--size", "64x80", "--seed", "5"},
                                 dir_->file("synth"));
     ASSERT_EQ(synth.exit_code, 0) << synth;
-    dir_->write("hf.json", R"({"model_type": "mask2former",
-      "backbone_config": {"model_type": "swin", "embed_dim": 8, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 1, 1],
-                          "window_size": 4},
-      "feature_size": 32, "mask_feature_size": 32, "hidden_dim": 32, "encoder_layers": 1, "decoder_layers": 2,
-      "num_queries": 8, "num_attention_heads": 2, "dim_feedforward": 64, "encoder_feedforward_dim": 64,
-      "num_labels": 3})");
+    dir_->write("hf.json", rgbdseg::testing::kTinyHfConfig);
     // Augmentation on (flips, colour jitter): it is seeded per global sample
     // position, so every rank draws what the single process does. Same-size
     // images: every rank's batch pads to the single process's size.

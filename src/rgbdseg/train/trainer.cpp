@@ -124,11 +124,13 @@ bool decays(const std::string& name, const at::Tensor& p) {
 
 double clip_gradients(const std::vector<at::Tensor>& params, double max_norm) {
   at::NoGradGuard no_grad;
-  double sq = 0;
+  // One norm per tensor on the device, one host read for the total (no copy of
+  // the gradients, no synchronisation per parameter).
+  std::vector<at::Tensor> norms;
   for (const auto& p : params) {
-    if (p.grad().defined()) sq += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+    if (p.grad().defined()) norms.push_back(at::linalg_vector_norm(p.grad(), 2, c10::nullopt, false, at::kDouble));
   }
-  const double norm = std::sqrt(sq);
+  const double norm = norms.empty() ? 0.0 : at::stack(norms).norm().item<double>();
   if (max_norm > 0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
     for (const auto& p : params) {

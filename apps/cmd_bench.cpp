@@ -66,7 +66,7 @@ int run_bench(const BenchArgs& args) {
   std::vector<model::RgbdMask2Former> models;
   for (const auto& v : variants) {
     if (std::find(model::model_variants().begin(), model::model_variants().end(), v) == model::model_variants().end()) {
-      throw Error("--variants: unknown variant '" + v + "' (rgb, dggm, dsam, edsam, full)");
+      throw UsageError("--variants: unknown variant '" + v + "' (rgb, dggm, dsam, edsam, full)");
     }
     ModelConfig mc = config.model;
     mc.variant = v;
@@ -145,10 +145,10 @@ Command add_bench_command(CLI::App& parent) {
   cmd->add_option("--variants", args->variants,
                   "comma-separated variants timed in the same run, e.g. rgb,full (default: the config's model.variant)");
   cmd->add_option("--size", args->size, "input size HxW")->capture_default_str();
-  cmd->add_option("--batch", args->batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", args->batch, "batch size")->capture_default_str()->check(positive_number());
   cmd->add_option("--dtype", args->dtype, "f32, or bf16 (CPU autocast)")->capture_default_str()->check(CLI::IsMember({"f32", "bf16"}));
-  cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(positive_number());
+  cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(non_negative_number());
   cmd->add_option("--json", args->json_out, "write {latency_ms: {median, min, max}, peak_rss_mb, ...} here ('-' = stdout)");
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_bench(*args); }};

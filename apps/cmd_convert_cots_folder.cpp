@@ -109,7 +109,7 @@ void add_convert_cots_folder(CLI::App* convert, std::vector<Command>& out) {
         ->delimiter(',');
     cmd->add_option("--max-depth", args->max_depth, "metres; farther depth readings become invalid (0)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     add_common_options(*cmd, args->common, /*with_config=*/false);
     out.push_back({cmd, [args] { return run_convert_cots(*args); }});
   }
@@ -142,13 +142,13 @@ void add_convert_cots_folder(CLI::App* convert, std::vector<Command>& out) {
     cmd->add_option("--depth-scale", args->depth_scale,
                     "metres per stored depth unit (0 = the encoding's default: 0.001 for png16, 1 for float)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     cmd->add_option("--min-depth", args->min_depth, "metres; depth at or below is invalid")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     cmd->add_option("--max-depth", args->max_depth, "metres; depth beyond is invalid")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     cmd->add_option("--intrinsics", args->intrinsics, "camera intrinsics fx,fy,cx,cy in pixels, for every image")
         ->check([](const std::string& text) {
           try {

@@ -109,7 +109,7 @@ void add_convert_nyuv2_seed(CLI::App* convert, std::vector<Command>& out) {
         ->check(CLI::ExistingDirectory);
     cmd->add_option("--depth-scale", o.depth_scale,
                     "metres per stored depth unit (needed for 8-bit depth; default 0.001 for 16-bit)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     cmd->add_flag("--force", o.force, "write into a non-empty output directory");
     add_common_options(*cmd, args->common, /*with_config=*/false);
     out.push_back({cmd, [args] { return run_convert_seed(*args); }});

@@ -35,15 +35,18 @@ struct DemoArgs {
   int64_t num_train = 160, num_val = 24;
   std::string size = "240x320";
   uint64_t seed = 1;
+  bool force = false;
 };
 
 int run_demo(const DemoArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   Config base = start_command("demo", args.common);
-  configure_runtime(base.runtime.threads);
   const auto [h, w] = parse_size(args.size);
+  require_empty_output_dir(args.out, args.force, "an earlier demo? pass --force to replace its outputs");
+  configure_runtime(base.runtime.threads);
   namespace fs = std::filesystem;
   const fs::path out(args.out);
+  if (args.force) fs::remove_all(out / "predictions");  // no stale overlays among the new ones
 
   // 1. Data: training scenes and held-out scenes from another seed.
   SynthOptions synth;
@@ -66,6 +69,7 @@ int run_demo(const DemoArgs& args) {
   // 3. Training.
   train::TrainRunOptions run;
   run.out_dir = (out / "train").string();
+  run.force = args.force;
   const auto trained = train::train_model(config, run);
   if (trained.interrupted) {
     std::printf("rgbdseg demo: interrupted; the training checkpoint is in %s\n", trained.last_checkpoint.c_str());
@@ -80,7 +84,7 @@ int run_demo(const DemoArgs& args) {
   dataset_options.threads = config.runtime.threads;
   const RgbdDataset val = load_rgbd_dataset(val_data.annotations_path, dataset_options);
   const train::LabelMap labels = train::model_label_map(net->options(), &val.coco);
-  train::InferenceOptions io = train::inference_options(config);
+  train::InferenceOptions io = train::inference_options(best_config);  // at the recorded training size
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
   const auto evaluation = train::evaluate_dataset(*net, val, labels, io, params);
@@ -125,10 +129,11 @@ Command add_demo_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand(
       "demo", "synthetic RGB-D scenes -> train the full model -> held-out COCO AP -> predictions and curves");
   cmd->add_option("--out", args->out, "output directory")->capture_default_str();
-  cmd->add_option("--num", args->num_train, "training scenes")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--num-val", args->num_val, "held-out scenes")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--num", args->num_train, "training scenes")->capture_default_str()->check(positive_number());
+  cmd->add_option("--num-val", args->num_val, "held-out scenes")->capture_default_str()->check(positive_number());
   cmd->add_option("--size", args->size, "scene size HxW")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed of the scenes")->capture_default_str();
+  cmd->add_flag("--force", args->force, "replace the outputs of an earlier demo in --out");
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_demo(*args); }};
 }

@@ -20,18 +20,35 @@ namespace {
 struct EvalArgs {
   CommonArgs common;
   std::string weights, data, json_out, protocol = "coco";
+  bool class_agnostic = false;
+  DepthArgs depth_args;
 };
 
 int run_eval(const EvalArgs& args) {
   const Config config = start_command("eval", args.common);
   const std::string data = args.data.empty() ? config.data.val : args.data;
-  if (data.empty()) throw Error("eval: no dataset (--data D.json, or data.val in the config)");
+  if (data.empty()) throw UsageError("no dataset (--data D.json, or data.val in the config)");
+  const DepthReadOptions depth = depth_read_options(args.depth_args);
   configure_runtime(config.runtime.threads);
   DatasetOptions dataset_options;
   dataset_options.threads = config.runtime.threads;
-  const RgbdDataset dataset = load_rgbd_dataset(data, dataset_options);
+  RgbdDataset dataset = load_rgbd_dataset(data, dataset_options);
+  dataset.depth_read = depth;
   auto net = model::load_model_for_inference(config, args.weights);
-  const train::LabelMap labels = train::model_label_map(net->options(), &dataset.coco);
+  train::LabelMap labels;
+  if (args.class_agnostic) {
+    // Unseen-object segmentation: any mask that covers an object counts,
+    // whatever its class; the model's own classes all become one.
+    labels = train::class_agnostic_labels(train::model_label_map(net->options(), nullptr));
+    dataset.coco = train::class_agnostic_ground_truth(dataset.coco);
+  } else {
+    labels = train::model_label_map(net->options(), &dataset.coco);
+    const std::string mismatch = train::category_mismatch(labels, dataset.coco);
+    if (!mismatch.empty()) {
+      RGBDSEG_LOG(Warn) << "eval: " << data << ": " << mismatch
+                        << "; AP compares mismatched categories (--class-agnostic scores all as one 'object')";
+    }
+  }
   train::InferenceOptions io = train::inference_options(config);
   if (args.protocol == "seed") {
     // The research code's numbers: 640x640 warped input, HF's 384x384 mask
@@ -56,6 +73,7 @@ int run_eval(const EvalArgs& args) {
     j["weights"] = args.weights;
     j["variant"] = config.model.variant;
     j["protocol"] = args.protocol;
+    j["class_agnostic"] = args.class_agnostic;
     j["images"] = dataset.coco.images.size();
     j["detections"] = r.detections.size();
     write_file_atomic(args.json_out, j.dump(2) + "\n");
@@ -76,6 +94,10 @@ Command add_eval_command(CLI::App& parent) {
                   "coco: original image sizes (default); seed: the research code's protocol (640x640 warped, "
                   "384x384 mask scoring), for comparison with its numbers")
       ->capture_default_str()->check(CLI::IsMember({"coco", "seed"}));
+  cmd->add_flag("--class-agnostic", args->class_agnostic,
+                "score every prediction and ground-truth object as one category 'object' (unseen-object "
+                "segmentation, e.g. a synthetic-shapes model on COTS)");
+  add_depth_options(*cmd, args->depth_args);
   cmd->add_option("--json", args->json_out, "write {stats: [12 numbers, pycocotools order], per_category: [...]} here");
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_eval(*args); }};

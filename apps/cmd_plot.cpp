@@ -16,34 +16,37 @@ namespace {
 struct PlotArgs {
   CommonArgs common;
   std::string log, out;
-  std::string size = "1200x900";
+  std::string size = "900x1200";  // HxW, as every command takes sizes
   double smoothing = 0.9;
 };
 
-// "1200x900" -> width 1200, height 900.
-void parse_width_height(const std::string& text, CurvesOptions& options) {
-  int w = 0, h = 0;
-  char x = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
-      w < CurvesOptions::kMinWidth || h < CurvesOptions::kMinHeight) {
-    throw Error("--size: expected WxH (width x height) of at least " + std::to_string(CurvesOptions::kMinWidth) + "x" +
-                std::to_string(CurvesOptions::kMinHeight) + ", e.g. 1200x900; got \"" + text + "\"");
+// "900x1200" -> height 900, width 1200 (HxW, like every other --size).
+void parse_picture_size(const std::string& text, CurvesOptions& options) {
+  const std::string minimum = std::to_string(CurvesOptions::kMinHeight) + "x" + std::to_string(CurvesOptions::kMinWidth);
+  std::pair<int, int> hw;
+  try {
+    hw = parse_size(text);
+  } catch (const UsageError&) {
+    throw UsageError("--size: expected HxW (height x width) of at least " + minimum + ", e.g. 900x1200; got \"" + text + "\"");
   }
-  options.width = w;
-  options.height = h;
+  if (hw.first < CurvesOptions::kMinHeight || hw.second < CurvesOptions::kMinWidth) {
+    throw UsageError("--size: expected HxW (height x width) of at least " + minimum + ", e.g. 900x1200; got \"" + text + "\"");
+  }
+  options.height = hw.first;
+  options.width = hw.second;
 }
 
 int run_plot(const PlotArgs& args) {
   start_command("plot", args.common);
   CurvesOptions options;
-  parse_width_height(args.size, options);
+  parse_picture_size(args.size, options);
   if (!(args.smoothing >= 0 && args.smoothing < 1)) {
-    throw Error("--smoothing: expected a factor in [0, 1), got " + std::to_string(args.smoothing));
+    throw UsageError("--smoothing: expected a factor in [0, 1), got " + std::to_string(args.smoothing));
   }
   options.smoothing = args.smoothing;
   const std::string ext = args.out.size() >= 4 ? args.out.substr(args.out.size() - 4) : "";
   if (ext != ".png" && ext != ".PNG")
-    throw Error("--out: writes a PNG, the name must end in .png; got \"" + args.out + "\"");
+    throw UsageError("--out: writes a PNG, the name must end in .png; got \"" + args.out + "\"");
 
   const TrainingLog log = read_training_log(args.log);
   if (log.partial_last_line) {
@@ -68,7 +71,7 @@ Command add_plot_command(CLI::App& parent) {
                                         "rate, eval AP) from a training log");
   cmd->add_option("--log", args->log, "the trainer's JSON-lines log (train.jsonl)")->required();
   cmd->add_option("--out", args->out, "output PNG")->required();
-  cmd->add_option("--size", args->size, "picture size, WxH (width x height)")->capture_default_str();
+  cmd->add_option("--size", args->size, "picture size, HxW (height x width)")->capture_default_str();
   cmd->add_option("--smoothing", args->smoothing, "EMA factor for the smoothed loss, in [0, 1)")->capture_default_str();
   add_common_options(*cmd, args->common, /*with_config=*/false);
   return {cmd, [args] { return run_plot(*args); }};

@@ -37,7 +37,8 @@ struct PredictArgs {
   CommonArgs common;
   std::string weights, rgb, depth, dir, data, out;
   double threshold = -1;  // < 0: eval.predict_threshold of the config
-  double depth_scale = 0;  // 0: the encoding's default (16-bit PNG: mm; float TIFF: metres)
+  DepthArgs depth_args;
+  bool force = false, class_agnostic = false;
 };
 
 bool is_image(const fs::path& p) {
@@ -46,28 +47,34 @@ bool is_image(const fs::path& p) {
   return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".tif" || e == ".tiff" || e == ".exr";
 }
 
-// An in-memory dataset of unannotated RGB-D pairs (absolute paths).
-RgbdDataset pairs_dataset(const std::vector<std::pair<std::string, std::string>>& pairs, double depth_scale) {
+// An in-memory dataset of unannotated RGB-D pairs (absolute paths). Each
+// depth file's encoding and scale are resolved now, from its header: a bad
+// file fails before anything is written, and images.json records the units.
+RgbdDataset pairs_dataset(const std::vector<std::pair<std::string, std::string>>& pairs, const DepthReadOptions& depth) {
   RgbdDataset ds;
   ds.path = "(images)";
   ds.root = "";
+  ds.depth_read.min_depth = depth.min_depth;
+  ds.depth_read.max_depth = depth.max_depth;
   int64_t id = 1;
-  for (const auto& [rgb, depth] : pairs) {
-    for (const auto& f : {rgb, depth}) {
+  for (const auto& [rgb, depth_file] : pairs) {
+    for (const auto& f : {rgb, depth_file}) {
       if (!file_exists(f)) throw Error(f + ": not found");
     }
-    const ImageSize a = read_image_size(rgb), b = read_image_size(depth);
+    const ImageSize a = read_image_size(rgb), b = read_image_size(depth_file);
     if (a.height != b.height || a.width != b.width) {
-      throw Error(depth + ": " + std::to_string(b.width) + "x" + std::to_string(b.height) + ", but " + rgb + " is " +
+      throw Error(depth_file + ": " + std::to_string(b.width) + "x" + std::to_string(b.height) + ", but " + rgb + " is " +
                   std::to_string(a.width) + "x" + std::to_string(a.height) + " (RGB and depth must be aligned)");
     }
+    const DepthReadOptions resolved = resolve_depth_options(depth_file, depth);
     CocoImage img;
     img.id = id++;
     img.height = a.height;
     img.width = a.width;
     img.file_name = fs::absolute(rgb).string();
-    img.depth_file = fs::absolute(depth).string();
-    img.depth_scale = depth_scale;
+    img.depth_file = fs::absolute(depth_file).string();
+    img.depth_scale = resolved.scale;
+    img.depth_encoding = resolved.encoding;
     ds.coco.image_index[img.id] = ds.coco.images.size();
     ds.coco.images.push_back(img);
     ds.annotations_of_image.emplace_back();
@@ -75,11 +82,19 @@ RgbdDataset pairs_dataset(const std::vector<std::pair<std::string, std::string>>
   return ds;
 }
 
-// FOLDER/rgb/NAME.* paired with FOLDER/depth/NAME.* (as `rgbdseg synth` writes them).
+// FOLDER/rgb/NAME.* (or color/, colour/: NYUv2's and other datasets' name)
+// paired with FOLDER/depth/NAME.* (as `rgbdseg synth` writes them).
 std::vector<std::pair<std::string, std::string>> folder_pairs(const std::string& dir) {
-  const fs::path rgb_dir = fs::path(dir) / "rgb", depth_dir = fs::path(dir) / "depth";
-  if (!fs::is_directory(rgb_dir) || !fs::is_directory(depth_dir)) {
-    throw Error(dir + ": expected subfolders rgb/ and depth/ with images of the same names");
+  fs::path rgb_dir;
+  for (const char* name : {"rgb", "color", "colour"}) {
+    if (fs::is_directory(fs::path(dir) / name)) {
+      rgb_dir = fs::path(dir) / name;
+      break;
+    }
+  }
+  const fs::path depth_dir = fs::path(dir) / "depth";
+  if (rgb_dir.empty() || !fs::is_directory(depth_dir)) {
+    throw Error(dir + ": expected subfolders rgb/ (or color/) and depth/ with images of the same names");
   }
   std::vector<fs::path> rgbs;
   for (const auto& e : fs::directory_iterator(rgb_dir)) {
@@ -103,35 +118,52 @@ std::vector<std::pair<std::string, std::string>> folder_pairs(const std::string&
   return out;
 }
 
-std::string stem_of(const std::string& path) { return fs::path(path).stem().string(); }
-
 int run_predict(const PredictArgs& args) {
-  const Config config = start_command("predict", args.common);
   const int sources = !args.rgb.empty() + !args.dir.empty() + !args.data.empty();
-  if (sources != 1) throw Error("predict: give exactly one of --rgb/--depth, --dir or --data");
-  if (!args.rgb.empty() && args.depth.empty()) throw Error("predict: --rgb needs --depth (the aligned depth image)");
+  if (sources != 1) throw UsageError("give exactly one of --rgb/--depth, --dir or --data");
+  if (!args.rgb.empty() && args.depth.empty()) throw UsageError("--rgb needs --depth (the aligned depth image)");
+  if (args.rgb.empty() && !args.depth.empty()) throw UsageError("--depth goes with --rgb");
+  if (args.class_agnostic && args.data.empty()) {
+    throw UsageError("--class-agnostic needs --data (it scores against a dataset's categories)");
+  }
+  const Config config = start_command("predict", args.common);
+  const DepthReadOptions depth = depth_read_options(args.depth_args);
+  require_empty_output_dir(args.out, args.force);
   configure_runtime(config.runtime.threads);
   RgbdDataset dataset;
   if (!args.data.empty()) {
     DatasetOptions o;
     o.threads = config.runtime.threads;
     dataset = load_rgbd_dataset(args.data, o);
+    dataset.depth_read = depth;
   } else if (!args.dir.empty()) {
-    dataset = pairs_dataset(folder_pairs(args.dir), args.depth_scale);
+    dataset = pairs_dataset(folder_pairs(args.dir), depth);
   } else {
-    dataset = pairs_dataset({{args.rgb, args.depth}}, args.depth_scale);
+    dataset = pairs_dataset({{args.rgb, args.depth}}, depth);
   }
   auto net = model::load_model_for_inference(config, args.weights);
-  const train::LabelMap labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
+  train::LabelMap labels;
+  if (args.class_agnostic) {
+    // The model's own classes, whatever the dataset has: all become one.
+    labels = train::class_agnostic_labels(train::model_label_map(net->options(), nullptr));
+  } else {
+    labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
+    const std::string mismatch = args.data.empty() ? "" : train::category_mismatch(labels, dataset.coco);
+    if (!mismatch.empty()) {
+      RGBDSEG_LOG(Warn) << "predict: " << args.data << ": " << mismatch
+                        << "; results carry the model's categories (--class-agnostic: all as one 'object')";
+    }
+  }
 
   train::InferenceOptions io = train::inference_options(config);
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
+  // Nothing half-written on failure: a failed run removes what it wrote.
+  OutputDirGuard out(args.out);
   const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out);
-  const std::string& results_path = summary.results_path;
-  const int64_t instances_total = summary.instances;
-  RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << instances_total << " instances (score >= "
-                    << io.threshold << ")";
-  std::printf("%s\n", results_path.c_str());
+  out.commit();
+  RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << summary.instances
+                    << " instances (score >= " << io.threshold << ")";
+  std::printf("%s\n", summary.results_path.c_str());
   return 0;
 }
 
@@ -143,13 +175,18 @@ Command add_predict_command(CLI::App& parent) {
   cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors)")
       ->required()->check(CLI::ExistingFile);
   cmd->add_option("--rgb", args->rgb, "one colour image (with --depth)");
-  cmd->add_option("--depth", args->depth, "its aligned depth image (16-bit PNG in --depth-scale units, or float TIFF)");
-  cmd->add_option("--dir", args->dir, "a folder with rgb/NAME.png and depth/NAME.png pairs");
+  cmd->add_option("--depth", args->depth, "its aligned depth image (16-bit mm PNG or float TIFF in metres; see --depth-encoding)");
+  cmd->add_option("--dir", args->dir, "a folder with rgb/NAME.png (or color/NAME.png) and depth/NAME.png pairs");
   cmd->add_option("--data", args->data, "a canonical dataset JSON");
   cmd->add_option("--out", args->out, "output directory")->required();
-  cmd->add_option("--threshold", args->threshold, "keep instances scoring at least this (default eval.predict_threshold, 0.5)");
-  cmd->add_option("--depth-scale", args->depth_scale,
-                  "metres per stored depth unit for --rgb/--dir (default: 0.001 for 16-bit PNG, 1 for float TIFF)");
+  cmd->add_option("--threshold", args->threshold,
+                  "keep instances scoring at least this, in [0, 1] (default eval.predict_threshold, 0.5; `eval` keeps "
+                  "every top-k instance, so its AP is higher than that of these results)")
+      ->check(unit_interval());
+  cmd->add_flag("--force", args->force, "write into a non-empty output directory");
+  cmd->add_flag("--class-agnostic", args->class_agnostic,
+                "with --data: every prediction as one category 'object' (unseen-object segmentation)");
+  add_depth_options(*cmd, args->depth_args);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_predict(*args); }};
 }

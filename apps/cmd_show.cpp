@@ -22,27 +22,30 @@ struct ShowArgs {
   std::string data, out;
   int64_t num = 8;
   int64_t first = 0;
+  bool force = false;
+  DepthArgs depth_args;
 };
 
 int run_show(const ShowArgs& args) {
   const Config config = start_command("show", args.common);
+  const DepthReadOptions depth = depth_read_options(args.depth_args);
+  require_empty_output_dir(args.out, args.force);
   DatasetOptions options;
   options.threads = config.runtime.threads;
-  const RgbdDataset ds = load_rgbd_dataset(args.data, options);
+  RgbdDataset ds = load_rgbd_dataset(args.data, options);
+  ds.depth_read = depth;
   const size_t n = ds.coco.images.size();
   if (static_cast<size_t>(args.first) >= n) {
     throw Error(args.data + ": --first " + std::to_string(args.first) + " is past the last image (" +
                 std::to_string(n) + " images)");
   }
   const size_t end = std::min(n, static_cast<size_t>(args.first + args.num));
-  make_directories(args.out);
+  OutputDirGuard out(args.out);  // removed again if a picture cannot be made
   ProgressBar bar("show", static_cast<int64_t>(end - args.first), "images");
   for (size_t i = static_cast<size_t>(args.first); i < end; ++i) {
     const CocoImage& img = ds.coco.images[i];
     const cv::Mat rgb = read_rgb(ds.rgb_path(i));
-    DepthReadOptions depth_options;
-    if (img.depth_scale > 0) depth_options.scale = img.depth_scale;
-    const cv::Mat depth = read_depth(ds.depth_path(i), depth_options);
+    const cv::Mat depth = read_depth(ds.depth_path(i), ds.depth_options(i));
     std::vector<LabelledMask> instances;
     for (size_t a : ds.annotations_of_image[i]) {
       const CocoObject& ann = ds.coco.annotations[a];
@@ -61,6 +64,7 @@ int run_show(const ShowArgs& args) {
     bar.advance();
   }
   bar.finish();
+  out.commit();
   std::printf("%s\n", args.out.c_str());
   return 0;
 }
@@ -72,9 +76,11 @@ Command add_show_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand("show", "write RGB | depth | instances PNGs of a dataset to check it by eye");
   cmd->add_option("--data", args->data, "canonical dataset JSON")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output directory")->required();
-  cmd->add_option("--num", args->num, "how many images")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--num", args->num, "how many images")->capture_default_str()->check(positive_number());
   cmd->add_option("--first", args->first, "index of the first image (file order)")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
+  cmd->add_flag("--force", args->force, "write into a non-empty output directory");
+  add_depth_options(*cmd, args->depth_args);
   add_common_options(*cmd, args->common, /*with_config=*/false);
   return {cmd, [args] { return run_show(*args); }};
 }

@@ -52,7 +52,7 @@ Command add_synth_command(CLI::App& parent) {
   auto args = std::make_shared<SynthArgs>();
   CLI::App* cmd = parent.add_subcommand("synth", "write synthetic RGB-D tabletop scenes as a canonical dataset");
   cmd->add_option("--out", args->out, "output directory (rgb/, depth/, annotations.json)")->required();
-  cmd->add_option("--num", args->num, "number of scenes")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--num", args->num, "number of scenes")->capture_default_str()->check(positive_number());
   cmd->add_option("--seed", args->seed, "random seed (same seed, same scenes)")->capture_default_str();
   cmd->add_option("--size", args->size, "image size HxW")->capture_default_str();
   cmd->add_option("--classes", args->classes, "shapes: box, cylinder, sphere; object: one class-agnostic category")

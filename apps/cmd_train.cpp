@@ -19,6 +19,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -27,6 +28,7 @@
 #include "commands.h"
 #include "plugins.h"
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/distributed.h"
@@ -41,7 +43,7 @@ namespace {
 struct TrainArgs {
   CommonArgs common;
   std::string out, init;
-  bool resume = false;
+  bool resume = false, force = false;
   int nproc = 1;
   int64_t stop_after = 0;
 };
@@ -121,7 +123,7 @@ int exit_code_of(int status) {
 // A failure other than an interruption (130) kills the others: they could
 // only wait for the missing rank.
 int launch_workers(int nproc, int threads) {
-  if (nproc > kMaxProcs) throw Error("--nproc " + std::to_string(nproc) + ": at most " + std::to_string(kMaxProcs));
+  if (nproc > kMaxProcs) throw UsageError("--nproc " + std::to_string(nproc) + ": at most " + std::to_string(kMaxProcs));
   char exe[4096];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) throw Error(std::string("--nproc: cannot resolve /proc/self/exe: ") + std::strerror(errno));
@@ -221,8 +223,9 @@ int launch_workers(int nproc, int threads) {
 // ---- one process (a rank of a group, or alone) ----
 
 int run_train(const TrainArgs& args) {
+  if (args.resume && args.force) throw UsageError("--resume and --force: give one (continue the run, or start over)");
   Config config = start_command("train", args.common);
-  if (!args.init.empty()) config.train.init = args.init;
+  if (!args.init.empty()) config.train.init = absolute_init_paths(args.init, std::filesystem::current_path().string());
   const auto group = train::distributed_options_from_environment();
   if (args.nproc > 1) {
     if (group) {
@@ -234,6 +237,8 @@ int run_train(const TrainArgs& args) {
       throw Error("--nproc " + std::to_string(args.nproc) +
                   ": this build's LibTorch has no Gloo (c10d), so multi-process training is unavailable");
     }
+    // Checked here too, so a refusal is one line rather than one per rank.
+    if (!args.resume) require_empty_output_dir(args.out, args.force, "a previous run? --resume continues it, --force starts over in it");
     return launch_workers(args.nproc, config.runtime.threads);
   }
   const int rank = group ? group->rank : 0;
@@ -248,6 +253,7 @@ int run_train(const TrainArgs& args) {
   train::TrainRunOptions run;
   run.out_dir = args.out;
   run.resume = args.resume;
+  run.force = args.force;
   run.stop_after_steps = args.stop_after;
   run.progress = rank == 0;
   if (group) run.reducer = std::make_shared<train::GlooReducer>(*group);
@@ -270,6 +276,7 @@ Command add_train_command(CLI::App& parent) {
   CLI::App* cmd = parent.add_subcommand("train", "train a model (variant from the config) on a canonical RGB-D dataset");
   cmd->add_option("--out", args->out, "output directory: last/, best/, train.jsonl, config.json")->required();
   cmd->add_flag("--resume", args->resume, "continue from OUT/last exactly where it stopped");
+  cmd->add_flag("--force", args->force, "start over in a non-empty OUT (its last/ and best/ are removed)");
   cmd->add_option("--init", args->init,
                   "initial weights: hf:CONFIG.json,WEIGHTS.safetensors (a Hugging Face Mask2Former; new class head) "
                   "or one of our .safetensors (overrides train.init)");
@@ -277,10 +284,10 @@ Command add_train_command(CLI::App& parent) {
                   "data-parallel processes on this machine (data.batch_size is per process; rank 0 writes); "
                   "torchrun-style RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT also work")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--stop-after", args->stop_after,
                   "stop like SIGINT after this many steps of this run: checkpoint, exit 130 (resume with --resume)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_train(*args); }};
 }

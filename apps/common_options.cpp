@@ -1,5 +1,6 @@
 #include "common_options.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "rgbdseg/core/error.h"
@@ -13,7 +14,17 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config) {
     cmd.add_option("--config", args.config, "JSON config file (presets in configs/)")->check(CLI::ExistingFile);
     cmd.add_option("--set", args.set, "override a config key, e.g. --set runtime.threads=2 (repeatable)");
   }
-  cmd.add_option("--threads", args.threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", args.threads, "threads to use; 0 = all cores (default: runtime.threads, 0)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            int n = -1;
+            char extra = 0;
+            if (std::sscanf(text.c_str(), "%d%c", &n, &extra) != 1 || n < 0) {
+              return "expected 0 (all cores) or a positive number of threads, got " + text;
+            }
+            return std::string();
+          },
+          "N"));
   cmd.add_flag("-v,--verbose", args.verbose, "debug logging");
   cmd.add_flag("-q,--quiet", args.quiet, "only warnings and errors");
 }
@@ -22,9 +33,66 @@ std::pair<int, int> parse_size(const std::string& text) {
   int h = 0, w = 0;
   char x = 0, extra = 0;
   if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &x, &w, &extra) != 3 || (x != 'x' && x != 'X') || h <= 0 || w <= 0) {
-    throw Error("--size: expected HxW with positive numbers, e.g. 480x640; got \"" + text + "\"");
+    throw UsageError("--size: expected HxW (height x width) with positive numbers, e.g. 480x640; got \"" + text + "\"");
   }
   return {h, w};
+}
+
+namespace {
+
+// A validator that parses a number and applies `ok`, else "expected <what>, got <text>".
+CLI::Validator number_check(const std::string& what, bool (*ok)(double), const std::string& name) {
+  return CLI::Validator(
+      [what, ok](std::string& text) {
+        double v = 0;
+        char extra = 0;
+        if (std::sscanf(text.c_str(), "%lf%c", &v, &extra) != 1 || !ok(v)) return "expected " + what + ", got " + text;
+        return std::string();
+      },
+      name);
+}
+
+}  // namespace
+
+CLI::Validator positive_number() {
+  return number_check("a positive number", [](double v) { return v > 0 && v < HUGE_VAL; }, "POSITIVE");
+}
+CLI::Validator non_negative_number() {
+  return number_check("a number >= 0", [](double v) { return v >= 0 && v < HUGE_VAL; }, "NONNEGATIVE");
+}
+CLI::Validator unit_interval() {
+  return number_check("a number in [0, 1]", [](double v) { return v >= 0 && v <= 1; }, "[0,1]");
+}
+
+void add_depth_options(CLI::App& cmd, DepthArgs& args) {
+  cmd.add_option("--depth-encoding", args.encoding,
+                 "how depth files store depth: auto (16-bit = png16, float = float; 8-bit needs png8), png16, "
+                 "sunrgbd, float, png8 (default: the dataset's \"depth_encoding\", else auto)")
+      ->check(CLI::IsMember({"auto", "png16", "sunrgbd", "float", "png8"}))
+      ->capture_default_str();
+  cmd.add_option("--depth-scale", args.scale,
+                 "metres per stored depth unit (default: the dataset's \"depth_scale\", else 0.001 for png16, "
+                 "1 for float; png8 has no default)")
+      ->check(positive_number());
+  cmd.add_option("--min-depth", args.min_depth, "metres; depth at or below is invalid")
+      ->capture_default_str()
+      ->check(non_negative_number());
+  cmd.add_option("--max-depth", args.max_depth, "metres; depth beyond is invalid")
+      ->capture_default_str()
+      ->check(positive_number());
+}
+
+DepthReadOptions depth_read_options(const DepthArgs& args) {
+  if (!(args.max_depth > args.min_depth)) {
+    throw UsageError("--min-depth " + std::to_string(args.min_depth) + " must be below --max-depth " +
+                     std::to_string(args.max_depth));
+  }
+  DepthReadOptions o;
+  o.encoding = parse_depth_encoding(args.encoding);
+  o.scale = args.scale;
+  o.min_depth = args.min_depth;
+  o.max_depth = args.max_depth;
+  return o;
 }
 
 Config start_command(const std::string& name, const CommonArgs& args) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rgbdseg/core/config.h"
+#include "rgbdseg/core/depth_encoding.h"
 
 namespace rgbdseg::app {
 
@@ -25,8 +26,25 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config = true
 // Resolves the config, applies log level and threads, logs where we run.
 Config start_command(const std::string& name, const CommonArgs& args);
 
-// "480x640" -> {480, 640}; Error naming --size otherwise.
+// "480x640" -> {480, 640} (height x width, as every command takes sizes);
+// UsageError naming --size otherwise.
 std::pair<int, int> parse_size(const std::string& text);
+
+// Number checks with one-line messages (CLI11's NonNegativeNumber and
+// PositiveNumber print their range as a 300-digit number).
+CLI::Validator positive_number();      // > 0
+CLI::Validator non_negative_number();  // >= 0
+CLI::Validator unit_interval();        // in [0, 1]
+
+// The depth flags of every command that reads depth files (as `convert
+// folder` has them): --depth-encoding, --depth-scale, --min-depth, --max-depth.
+struct DepthArgs {
+  std::string encoding = "auto";
+  double scale = 0;  // 0: the file's "depth_scale", else the encoding's default
+  double min_depth = 0, max_depth = 10;
+};
+void add_depth_options(CLI::App& cmd, DepthArgs& args);
+DepthReadOptions depth_read_options(const DepthArgs& args);
 
 // A subcommand and the function that runs it after parsing.
 struct Command {

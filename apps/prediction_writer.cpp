@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include <ATen/ATen.h>
 #include <opencv2/core.hpp>
@@ -17,11 +18,36 @@ namespace rgbdseg::app {
 
 namespace fs = std::filesystem;
 
+std::vector<std::string> prediction_names(const RgbdDataset& dataset) {
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  for (const CocoImage& img : dataset.coco.images) {
+    fs::path rel = fs::path(img.file_name).lexically_normal();
+    // Absolute paths (images given on the command line) and paths leaving the
+    // dataset's folder keep their file name only.
+    const bool outside = rel.is_absolute() || (rel.begin() != rel.end() && *rel.begin() == "..");
+    if (outside) rel = rel.filename();
+    if (std::distance(rel.begin(), rel.end()) > 1) {
+      const std::string top = rel.begin()->string();
+      if (top == "rgb" || top == "color" || top == "colour") rel = rel.lexically_relative(top);
+    }
+    std::string name = rel.replace_extension().generic_string();
+    if (name.empty()) name = std::to_string(img.id);
+    // Same name twice (e.g. a.png and a.jpg): the image id makes it unique.
+    if (!taken.insert(name).second) {
+      name += "_id" + std::to_string(img.id);
+      taken.insert(name);
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdDataset& dataset,
                                     const train::LabelMap& labels, const train::InferenceOptions& options,
                                     const std::string& out_dir) {
-  fs::create_directories(fs::path(out_dir) / "overlays");
-  fs::create_directories(fs::path(out_dir) / "instances");
+  const std::vector<std::string> names = prediction_names(dataset);
+  auto output = [&](const char* folder, size_t i) { return std::string(folder) + "/" + names[i] + ".png"; };
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   int64_t instances_total = 0;
   train::predict_dataset(net, dataset, options, [&](size_t i, const model::Instances& inst) {
@@ -47,9 +73,10 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
                          {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});
     }
     instances_total += static_cast<int64_t>(dets.size());
-    const std::string name = fs::path(img.file_name).stem().string();
-    write_png((fs::path(out_dir) / "overlays" / (name + ".png")).string(), draw_instances(rgb, drawn));
-    write_png((fs::path(out_dir) / "instances" / (name + ".png")).string(), ids);
+    for (const char* folder : {"overlays", "instances"}) make_directories((fs::path(out_dir) / output(folder, i)).parent_path().string());
+    // draw_instances returns RGB order: the RGB writer, not the BGR one.
+    write_rgb_png((fs::path(out_dir) / output("overlays", i)).string(), draw_instances(rgb, drawn));
+    write_png((fs::path(out_dir) / output("instances", i)).string(), ids);
   });
   nlohmann::ordered_json images;
   images["images"] = nlohmann::ordered_json::array();
@@ -57,13 +84,22 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
     const CocoImage& img = dataset.coco.images[i];
     // Absolute paths: images.json lives in the output folder, not beside the images.
     const auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
+    // The encoding and scale the depth was read with, so images.json loads back as a dataset.
+    const DepthReadOptions depth = resolve_depth_options(dataset.depth_path(i), dataset.depth_options(i));
     images["images"].push_back({{"id", img.id}, {"file_name", absolute(dataset.rgb_path(i))},
                                 {"depth_file", absolute(dataset.depth_path(i))},
-                                {"depth_scale", img.depth_scale}, {"height", img.height}, {"width", img.width}});
+                                {"depth_scale", depth.scale}, {"depth_encoding", depth_encoding_name(depth.encoding)},
+                                {"height", img.height}, {"width", img.width},
+                                {"overlay", output("overlays", i)}, {"instances", output("instances", i)}});
   }
   images["annotations"] = nlohmann::ordered_json::array();
   images["categories"] = nlohmann::ordered_json::array();
-  for (size_t c = 0; c < labels.size(); ++c) images["categories"].push_back({{"id", labels.category_ids[c]}, {"name", labels.names[c]}});
+  std::set<int64_t> listed;  // class-agnostic labels repeat one category
+  for (size_t c = 0; c < labels.size(); ++c) {
+    if (listed.insert(labels.category_ids[c]).second) {
+      images["categories"].push_back({{"id", labels.category_ids[c]}, {"name", labels.names[c]}});
+    }
+  }
   write_file_atomic((fs::path(out_dir) / "images.json").string(), images.dump(1) + "\n");
   const std::string results_path = (fs::path(out_dir) / "results.json").string();
   write_file_atomic(results_path, results.dump() + "\n");

@@ -1,10 +1,15 @@
 #pragma once
 // Writes a model's predictions on a dataset as files people and tools use:
 // OUT/results.json (COCO results), OUT/images.json (the images as a COCO
-// file), OUT/overlays/NAME.png and OUT/instances/NAME.png (16-bit ids).
+// file, a dataset that loads back, with each image's output files),
+// OUT/overlays/NAME.png and OUT/instances/NAME.png (16-bit ids).
+// NAME keeps the image's path relative to its dataset (without a leading
+// rgb/ or color/ folder and the extension), so images of different folders
+// never share a name: rgb/part2/mugs_no/3.png -> overlays/part2/mugs_no/3.png.
 // Shared by `rgbdseg predict` and `rgbdseg demo`.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/model/rgbd_model.h"
@@ -17,6 +22,10 @@ struct PredictionSummary {
   int64_t images = 0, instances = 0;
 };
 
+// The output name of every image (unique; see above).
+std::vector<std::string> prediction_names(const RgbdDataset& dataset);
+
+// Writes into `out_dir`, which the caller has checked and created.
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset,
                                     const train::LabelMap& labels, const train::InferenceOptions& options,
                                     const std::string& out_dir);

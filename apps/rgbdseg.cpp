@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
     if (!c.app->parsed()) continue;
     try {
       return c.run();
+    } catch (const rgbdseg::UsageError& e) {
+      const std::string name = "rgbdseg " + command_path(c.app);
+      std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", name.c_str(), one_line(e.what()).c_str(), name.c_str());
+      return 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rgbdseg %s: error: %s\n", command_path(c.app).c_str(), one_line(e.what()).c_str());
       return 1;

@@ -32,7 +32,7 @@ using rgbdseg::testing::run_tool;
 namespace {
 
 // An error: exit 1, nothing on stdout, one line "rgbdseg plot: error: ...".
-void expect_one_error_line(const RunResult& r) { rgbdseg::testing::expect_one_error_line(r, "plot"); }
+void expect_one_error_line(const RunResult& r, int code = 1) { rgbdseg::testing::expect_one_error_line(r, "plot", code); }
 
 // 50 train steps with a falling loss, a skipped step and two evaluations.
 std::string sample_log() {
@@ -74,7 +74,7 @@ TEST(CliPlot, SizeAndSmoothingOptions) {
   ScopedTempDir dir;
   const std::string log = dir.write("train.jsonl", sample_log());
   const std::string out = dir.file("small.png");
-  const RunResult r = run_tool({"plot", "--log", log, "--out", out, "--size", "800x500", "--smoothing", "0.5"});
+  const RunResult r = run_tool({"plot", "--log", log, "--out", out, "--size", "500x800", "--smoothing", "0.5"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const cv::Mat img = cv::imread(out, cv::IMREAD_UNCHANGED);
   ASSERT_FALSE(img.empty());
@@ -85,7 +85,7 @@ TEST(CliPlot, SizeAndSmoothingOptions) {
 TEST(CliPlot, HelpListsFlagsAndTopLevelHelpListsPlot) {
   const RunResult help = run_tool({"plot", "--help"});
   EXPECT_EQ(help.exit_code, 0) << help;
-  for (const char* flag : {"--log", "--out", "--size", "--smoothing", "1200x900", "0.9"}) {
+  for (const char* flag : {"--log", "--out", "--size", "--smoothing", "900x1200", "0.9"}) {
     EXPECT_THAT(help.out, HasSubstr(flag));
   }
   const RunResult top = run_tool({"--help"});
@@ -137,14 +137,16 @@ TEST(CliPlot, BadSizeSmoothingAndOutNameAreOneLineErrors) {
   ScopedTempDir dir;
   const std::string log = dir.write("train.jsonl", sample_log());
   const std::string out = dir.file("curves.png");
+  // Usage errors: exit 2, like the parser's own.
   const RunResult size = run_tool({"plot", "--log", log, "--out", out, "--size", "big"});
-  expect_one_error_line(size);
+  expect_one_error_line(size, 2);
   EXPECT_THAT(size.err, HasSubstr("--size"));
+  EXPECT_THAT(size.err, HasSubstr("HxW"));
   const RunResult smoothing = run_tool({"plot", "--log", log, "--out", out, "--smoothing", "1.5"});
-  expect_one_error_line(smoothing);
+  expect_one_error_line(smoothing, 2);
   EXPECT_THAT(smoothing.err, HasSubstr("--smoothing"));
   const RunResult jpeg = run_tool({"plot", "--log", log, "--out", dir.file("curves.jpg")});
-  expect_one_error_line(jpeg);
+  expect_one_error_line(jpeg, 2);
   EXPECT_THAT(jpeg.err, HasSubstr("--out"));
   EXPECT_FALSE(file_exists(out));
 }

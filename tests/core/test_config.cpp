@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "rgbdseg/core/config.h"
@@ -357,4 +358,33 @@ TEST(Config, HfConfigPathIsRelativeToTheFileThatNamesIt) {
   // Absolute paths stay as they are.
   dir.write("abs.json", R"({"model": {"hf_config": "/opt/m2f.json"}})");
   EXPECT_EQ(load_config(dir.file("abs.json")).model.hf_config, "/opt/m2f.json");
+}
+
+TEST(Config, SetPathsAreRelativeToTheWorkingDirectory) {
+  // Typed on the command line, so relative to where the user is; saved absolute,
+  // so a checkpoint's config.json names the same files from anywhere.
+  const std::string cwd = std::filesystem::current_path().string();
+  const Config c = load_config("", {"data.train=rel/train.json", "data.val=/abs/val.json", "model.hf_config=hf/m.json"});
+  EXPECT_EQ(c.data.train, cwd + "/rel/train.json");
+  EXPECT_EQ(c.data.val, "/abs/val.json");
+  EXPECT_EQ(c.model.hf_config, cwd + "/hf/m.json");
+  EXPECT_EQ(load_config("", {"data.val="}).data.val, "");  // empty stays empty (= no validation set)
+}
+
+TEST(Config, InitPathsAreResolvedLikeTheOtherPaths) {
+  ScopedTempDir dir;
+  dir.write("c.json", R"({"train": {"init": "hf:hf/config.json,w/model.safetensors"}})");
+  EXPECT_EQ(load_config(dir.file("c.json")).train.init,
+            "hf:" + dir.file("hf/config.json") + "," + dir.file("w/model.safetensors"));
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(load_config("", {"train.init=run/best/model.safetensors"}).train.init, cwd + "/run/best/model.safetensors");
+  EXPECT_EQ(absolute_init_paths("hf:a.json,b.safetensors", "/d"), "hf:/d/a.json,/d/b.safetensors");
+  EXPECT_EQ(absolute_init_paths("hf:nocomma.json", "/d"), "hf:nocomma.json");  // malformed: left for the trainer's message
+  EXPECT_EQ(absolute_init_paths("", "/d"), "");
+}
+
+TEST(Config, ShortSideMinusOneMeansOriginalAndTrainShortSideIsChecked) {
+  EXPECT_EQ(load_config("", {"eval.short_side=-1"}).eval.short_side, -1);
+  EXPECT_THAT(load_error("", {"eval.short_side=-2"}), HasSubstr("/eval/short_side"));
+  EXPECT_THAT(load_error("", {"model.train_short_side=-1"}), HasSubstr("/model/train_short_side"));
 }

@@ -163,6 +163,22 @@ TEST(ImageHeader, PngAndJpegSizesWithoutDecoding) {
   EXPECT_EQ(b.width, 21);
   EXPECT_EQ(c.height, 3);
   EXPECT_EQ(c.width, 4);
+  // Sample type and channels, as OpenCV decodes the file unchanged.
+  EXPECT_EQ(a.sample_type, CV_16U);
+  EXPECT_EQ(a.channels, 1);
+  EXPECT_EQ(b.sample_type, CV_8U);
+  EXPECT_EQ(b.channels, 3);
+  EXPECT_EQ(c.sample_type, CV_32F);
+  EXPECT_EQ(c.channels, 1);
+  cv::imwrite(dir.file("g.jpg"), cv::Mat(5, 6, CV_8UC1, cv::Scalar(9)));
+  cv::imwrite(dir.file("rgba.png"), cv::Mat(5, 6, CV_8UC4, cv::Scalar(1, 2, 3, 4)));
+  cv::imwrite(dir.file("c16.png"), cv::Mat(5, 6, CV_16UC3, cv::Scalar(1, 2, 3)));
+  for (const char* f : {"g.jpg", "rgba.png", "c16.png", "a.png", "b.jpg"}) {
+    const cv::Mat decoded = cv::imread(dir.file(f), cv::IMREAD_UNCHANGED);
+    const ImageSize s = read_image_size(dir.file(f));
+    EXPECT_EQ(s.sample_type, decoded.depth()) << f;
+    EXPECT_EQ(s.channels, decoded.channels()) << f;
+  }
   dir.write("bad.png", "\x89PNG\r\n\x1a\n short");
   EXPECT_THAT(expect_error([&] { read_image_size(dir.file("bad.png")); }), HasSubstr("bad.png: not a readable image"));
   EXPECT_THAT(expect_error([&] { read_image_size(dir.file("none.png")); }), HasSubstr("none.png: cannot open image"));

@@ -501,5 +501,34 @@ TEST(ImageIoRealData, CotsOutliersBeyondMaxDepthAreInvalid) {
   EXPECT_EQ(cv::countNonZero(depth_valid_mask(read_depth(depth_path, near))), 308283);
 }
 
+// ---- resolving the encoding and scale from the header (what predict records) ----
+
+TEST_F(ImageIoTest, ResolveDepthOptionsReadsTheSampleTypeFromTheHeader) {
+  const std::string p16 = imwrite("d16.png", cv::Mat(3, 4, CV_16UC1, cv::Scalar(1000)));
+  const std::string pf = imwrite("df.tiff", cv::Mat(3, 4, CV_32FC1, cv::Scalar(1.5)));
+  const std::string p8 = imwrite("d8.png", cv::Mat(3, 4, CV_8UC1, cv::Scalar(10)));
+  const std::string rgb = imwrite("c.png", cv::Mat(3, 4, CV_8UC3, cv::Scalar(1, 2, 3)));
+  DepthReadOptions o;
+  DepthReadOptions r = resolve_depth_options(p16, o);
+  EXPECT_EQ(r.encoding, DepthEncoding::MillimetrePng16);
+  EXPECT_EQ(r.scale, 0.001);
+  r = resolve_depth_options(pf, o);
+  EXPECT_EQ(r.encoding, DepthEncoding::Float);
+  EXPECT_EQ(r.scale, 1.0);
+  EXPECT_THAT(error_message([&] { resolve_depth_options(p8, o); }),
+              HasSubstr(p8 + ": 8-bit depth image"));
+  EXPECT_THAT(error_message([&] { resolve_depth_options(p8, o); }), HasSubstr("--depth-encoding png8 --depth-scale"));
+  EXPECT_THAT(error_message([&] { resolve_depth_options(rgb, o); }), HasSubstr("3 channels, expected 1"));
+  o.encoding = DepthEncoding::Png8;
+  EXPECT_THAT(error_message([&] { resolve_depth_options(p8, o); }), HasSubstr("needs an explicit scale"));
+  o.scale = 0.02;
+  r = resolve_depth_options(p8, o);
+  EXPECT_EQ(r.encoding, DepthEncoding::Png8);
+  EXPECT_EQ(r.scale, 0.02);
+  // What it resolves is what read_depth uses: the same metres.
+  EXPECT_FLOAT_EQ(read_depth(p8, r).at<float>(0, 0), read_depth(p8, o).at<float>(0, 0));
+  EXPECT_FLOAT_EQ(read_depth(p16, resolve_depth_options(p16, {})).at<float>(1, 1), 1.0f);
+}
+
 }  // namespace
 }  // namespace rgbdseg

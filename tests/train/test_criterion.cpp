@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
+
 #include <ATen/ATen.h>
 
 #include <string>
@@ -95,10 +98,14 @@ TEST(Criterion, GoldenParityWithHuggingFace) {
     for (int b = 0; b < 2; ++b) {
       const std::string key = set + "." + std::to_string(b);
       const auto& c = out.details[s].costs[b];
-      EXPECT_LE(max_abs(c.total, g("cost." + key)), 1.1e-5);
-      EXPECT_LE(max_abs(c.class_cost, g("cost." + key + ".class")), 1.1e-5);
-      EXPECT_LE(max_abs(c.mask, g("cost." + key + ".mask")), 1.1e-5);
-      EXPECT_LE(max_abs(c.dice, g("cost." + key + ".dice")), 1.1e-5);
+      // float32 sums of 12544 point terms: the kernel's summation order (AVX-512 or not)
+      // moves the last bits, so the bound is 4 float32 ulps of the largest cost.
+      for (const auto& [mine, name] : {std::pair<at::Tensor, std::string>{c.total, ""}, {c.class_cost, ".class"},
+                                       {c.mask, ".mask"}, {c.dice, ".dice"}}) {
+        const at::Tensor golden = g("cost." + key + name);
+        const double bound = 4 * 1.1920929e-7 * std::max(1.0, golden.abs().max().item<double>());
+        EXPECT_LE(max_abs(mine, golden), bound) << "cost" << name;
+      }
       EXPECT_TRUE(out.matches[s][b].first.equal(g("match." + key + ".pred"))) << out.matches[s][b].first;
       EXPECT_TRUE(out.matches[s][b].second.equal(g("match." + key + ".tgt"))) << out.matches[s][b].second;
     }

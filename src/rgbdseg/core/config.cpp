@@ -28,6 +28,7 @@ ojson config_to_json(const Config& c) {
   auto& m = j["model"];
   m["variant"] = c.model.variant;
   m["hf_config"] = c.model.hf_config;
+  m["train_short_side"] = c.model.train_short_side;
   const auto& d = c.model.depth;
   m["depth"]["min_depth"] = d.min_depth;
   m["depth"]["max_depth"] = d.max_depth;
@@ -158,6 +159,37 @@ std::string one_of(const std::string& source, const std::string& pointer, const 
   throw Error(source + ": " + pointer + ": expected one of " + list + "; got \"" + value + "\"");
 }
 
+}  // namespace
+
+std::string absolute_init_paths(const std::string& init, const std::string& dir) {
+  auto absolute = [&](const std::string& p) {
+    return p.empty() || std::filesystem::path(p).is_absolute() ? p : (std::filesystem::path(dir) / p).lexically_normal().string();
+  };
+  if (init.rfind("hf:", 0) != 0) return absolute(init);
+  const auto comma = init.find(',', 3);
+  if (comma == std::string::npos) return init;  // malformed: the trainer names the expected form
+  return "hf:" + absolute(init.substr(3, comma - 3)) + "," + absolute(init.substr(comma + 1));
+}
+
+namespace {
+
+// The keys that hold file paths, made absolute against `dir`: for a file,
+// its directory; for --set, the current directory (where the user typed it).
+// train.init may be "hf:CONFIG.json,WEIGHTS.safetensors" (both paths resolved).
+void make_paths_absolute(ojson& j, const std::filesystem::path& dir) {
+  auto absolute = [&](const std::string& p) {
+    return p.empty() || std::filesystem::path(p).is_absolute() ? p : (dir / p).lexically_normal().string();
+  };
+  for (const auto& [section, key] : {std::pair<const char*, const char*>{"model", "hf_config"}, {"data", "train"}, {"data", "val"}}) {
+    if (j.is_object() && j.contains(section) && j[section].is_object() && j[section].contains(key) && j[section][key].is_string()) {
+      j[section][key] = absolute(j[section][key].get<std::string>());
+    }
+  }
+  if (j.is_object() && j.contains("train") && j["train"].is_object() && j["train"].contains("init") && j["train"]["init"].is_string()) {
+    j["train"]["init"] = absolute_init_paths(j["train"]["init"].get<std::string>(), dir.string());
+  }
+}
+
 // Reads a config file and its base chain into one JSON patch (base first).
 ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   const std::string canonical = std::filesystem::weakly_canonical(path).string();
@@ -176,15 +208,7 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   // Paths inside a config are relative to the file that names them; resolved
   // to absolute paths, so that a resolved config written elsewhere (a
   // checkpoint's config.json) still names the same files.
-  const auto dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
-  auto relative_to_file = [&](const char* section, const char* key) {
-    if (!j.contains(section) || !j[section].contains(key) || !j[section][key].is_string()) return;
-    const std::string p = j[section][key];
-    if (!p.empty() && std::filesystem::path(p).is_relative()) j[section][key] = (dir / p).lexically_normal().string();
-  };
-  relative_to_file("model", "hf_config");
-  relative_to_file("data", "train");
-  relative_to_file("data", "val");
+  make_paths_absolute(j, std::filesystem::absolute(std::filesystem::path(path)).parent_path());
   if (!j.contains("base")) return j;
   if (!j["base"].is_string()) throw Error(path + ": /base: expected a string (a path), got " + type_of(j["base"]));
   std::filesystem::path base = j["base"].get<std::string>();
@@ -203,6 +227,8 @@ void require(bool ok, const std::string& source, const std::string& pointer, con
 void model_from_json(const ojson& m, const std::string& source, ModelConfig& c) {
   c.variant = one_of(source, "/model/variant", m["variant"], {"rgb", "dggm", "dsam", "edsam", "full"});
   c.hf_config = m["hf_config"];
+  c.train_short_side = m["train_short_side"];
+  require(c.train_short_side >= 0, source, "/model/train_short_side", "must be >= 0 (0 = not recorded)");
   const ojson& d = m["depth"];
   auto& o = c.depth;
   o.min_depth = d["min_depth"];
@@ -361,7 +387,8 @@ Config config_from_json(const ojson& json, const std::string& source) {
   c.eval.max_long_side = resolved["eval"]["max_long_side"];
   c.eval.batch_size = resolved["eval"]["batch_size"];
   require(c.eval.top_k >= 1, source, "/eval/top_k", "must be >= 1");
-  require(c.eval.short_side >= 0, source, "/eval/short_side", "must be >= 0 (0 = original size)");
+  require(c.eval.short_side >= -1, source, "/eval/short_side",
+          "must be -1 (original size), 0 (the model's training size) or a size in pixels");
   require(c.eval.batch_size >= 1, source, "/eval/batch_size", "must be >= 1");
   data_from_json(resolved["data"], source, c.data);
   train_from_json(resolved["train"], source, c.train);
@@ -405,6 +432,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   for (const auto& assignment : overrides) {
     ojson patch = ojson::object();
     apply_override(patch, assignment);
+    make_paths_absolute(patch, std::filesystem::current_path());
     const std::string source = "--set " + assignment.substr(0, assignment.find('='));
     merge_strict(resolved, patch, source, "");
     config_from_json(resolved, source);

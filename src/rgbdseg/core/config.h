@@ -27,7 +27,10 @@ struct EvalConfig {
   int top_k = 100;                // instances kept per image (Mask2Former: 100)
   double score_threshold = 0.0;   // evaluation keeps every top-k instance; predict uses predict_threshold
   double predict_threshold = 0.5; // `rgbdseg predict` default --threshold
-  int short_side = 0;             // inference resize (short side, px); 0 = the original size
+  // Inference resize (short side, px): 0 = the model's training size
+  // (model.train_short_side) when recorded, else the original size;
+  // -1 = always the original size; N = resize to N.
+  int short_side = 0;
   int max_long_side = 1333;
   int batch_size = 2;
 };
@@ -134,6 +137,10 @@ struct ModelConfig {
   // Hugging Face Mask2Former config.json of the RGB part; a relative path is
   // relative to the config file that names it.
   std::string hf_config;
+  // Short side (px) of the images the model was trained at: `train` records it
+  // in the configs it saves, so inference runs at the scale the model learned
+  // (eval.short_side 0). 0 = not recorded.
+  int train_short_side = 0;
   DepthModulesConfig depth;
 };
 
@@ -155,6 +162,9 @@ Config config_from_json(const nlohmann::ordered_json& json, const std::string& s
 // Defaults <- base chain <- file <- overrides ("a.b=value"; value is JSON if it
 // parses as JSON, otherwise a string). `path` may be empty (defaults only).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// train.init's paths ("WEIGHTS" or "hf:CONFIG,WEIGHTS") made absolute against `dir`.
+std::string absolute_init_paths(const std::string& init, const std::string& dir);
 
 // Applies one "a.b=value" override to a JSON document (exposed for tests).
 void apply_override(nlohmann::ordered_json& json, const std::string& assignment);

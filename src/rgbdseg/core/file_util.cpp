@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "rgbdseg/core/error.h"
 
@@ -70,6 +71,35 @@ void make_directories(const std::string& path) {
 bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+void require_empty_output_dir(const std::string& dir, bool force, const std::string& hint) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(dir, ec);
+  if (!std::filesystem::exists(status)) return;
+  if (!std::filesystem::is_directory(status)) throw Error(dir + ": exists and is not a directory (the output goes into a directory)");
+  if (!force && !std::filesystem::is_empty(dir, ec)) throw Error(dir + ": output directory is not empty (" + hint + ")");
+}
+
+OutputDirGuard::OutputDirGuard(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  created_ = !std::filesystem::exists(dir_, ec);
+  make_directories(dir_);
+  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) existing_.insert(e.path().filename().string());
+}
+
+OutputDirGuard::~OutputDirGuard() {
+  if (committed_) return;
+  std::error_code ec;  // best effort: never throw from a destructor
+  if (created_) {
+    std::filesystem::remove_all(dir_, ec);
+    return;
+  }
+  std::vector<std::filesystem::path> added;
+  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+    if (!existing_.count(e.path().filename().string())) added.push_back(e.path());
+  }
+  for (const auto& p : added) std::filesystem::remove_all(p, ec);
 }
 
 }  // namespace rgbdseg

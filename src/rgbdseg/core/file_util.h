@@ -2,6 +2,7 @@
 // Whole-file reads and atomic writes. Outputs are never left half-written:
 // bytes go to a temporary name in the same directory, then rename() replaces
 // the target in one step.
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,30 @@ void commit_temp_file(const std::string& temp_path, const std::string& final_pat
 void make_directories(const std::string& path);
 
 bool file_exists(const std::string& path);
+
+// Outputs never silently replace earlier ones: throws Error("<dir>: output
+// directory is not empty (<hint>)") when `dir` exists, is not empty and
+// `force` is false, and Error when it exists but is not a directory.
+void require_empty_output_dir(const std::string& dir, bool force, const std::string& hint = "pass --force to write into it");
+
+// A command's output directory that is cleaned up if the command fails: the
+// constructor creates `dir` (and its parents) and notes what is already in it;
+// unless commit() is called, the destructor removes every entry that appeared
+// since, and `dir` itself if the guard created it. So a failed command leaves
+// no empty folders or half-written results behind.
+class OutputDirGuard {
+ public:
+  explicit OutputDirGuard(std::string dir);
+  ~OutputDirGuard();
+  OutputDirGuard(const OutputDirGuard&) = delete;
+  OutputDirGuard& operator=(const OutputDirGuard&) = delete;
+  void commit() { committed_ = true; }
+
+ private:
+  std::string dir_;
+  bool created_ = false;
+  bool committed_ = false;
+  std::set<std::string> existing_;  // entry names present before
+};
 
 }  // namespace rgbdseg

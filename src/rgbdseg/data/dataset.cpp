@@ -9,8 +9,24 @@
 
 namespace rgbdseg {
 
-std::string RgbdDataset::rgb_path(size_t image) const { return root + "/" + coco.images[image].file_name; }
-std::string RgbdDataset::depth_path(size_t image) const { return root + "/" + coco.images[image].depth_file; }
+namespace {
+// Paths are relative to the JSON file; an absolute one (images.json that
+// `predict` writes) stands as it is.
+std::string resolve(const std::string& root, const std::string& path) {
+  return !path.empty() && path.front() == '/' ? path : root + "/" + path;
+}
+}  // namespace
+
+std::string RgbdDataset::rgb_path(size_t image) const { return resolve(root, coco.images[image].file_name); }
+std::string RgbdDataset::depth_path(size_t image) const { return resolve(root, coco.images[image].depth_file); }
+
+DepthReadOptions RgbdDataset::depth_options(size_t image) const {
+  const CocoImage& img = coco.images[image];
+  DepthReadOptions o = depth_read;
+  if (o.encoding == DepthEncoding::Auto) o.encoding = img.depth_encoding;
+  if (o.scale <= 0) o.scale = img.depth_scale;
+  return o;
+}
 
 namespace {
 

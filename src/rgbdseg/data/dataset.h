@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/io/image_io.h"
 
 namespace rgbdseg {
 
@@ -31,9 +32,14 @@ struct RgbdDataset {
   CocoGroundTruth coco;
   std::vector<std::vector<size_t>> annotations_of_image;  // [image index] -> indices into coco.annotations
   DatasetWarnings warnings;
+  // The command's depth options: the valid range, and an encoding or scale
+  // that, when set (not Auto / not 0), overrides each image's own
+  // "depth_encoding" / "depth_scale" (command-line flags beat the file).
+  DepthReadOptions depth_read;
 
   std::string rgb_path(size_t image) const;    // root / file_name
   std::string depth_path(size_t image) const;  // root / depth_file
+  DepthReadOptions depth_options(size_t image) const;  // how to read image `image`'s depth
 };
 
 RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& options = {});

@@ -13,9 +13,7 @@ Sample load_sample(const RgbdDataset& ds, size_t i) {
   Sample s;
   s.image_id = img.id;
   s.rgb = read_rgb(ds.rgb_path(i));
-  DepthReadOptions depth_options;
-  if (img.depth_scale > 0) depth_options.scale = img.depth_scale;
-  s.depth = read_depth(ds.depth_path(i), depth_options);
+  s.depth = read_depth(ds.depth_path(i), ds.depth_options(i));
   check_same_size(s.rgb, ds.rgb_path(i), s.depth, ds.depth_path(i));
   s.original_height = s.rgb.rows;
   s.original_width = s.rgb.cols;

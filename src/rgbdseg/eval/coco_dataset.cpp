@@ -223,6 +223,14 @@ CocoGroundTruth convert_ground_truth(const JsonFile& f, IouType iou_type, int th
       img.depth_scale = as_number(extra, "depth_scale", where);
       if (!(img.depth_scale > 0)) where.fail("'depth_scale' must be positive (metres per stored unit)");
     }
+    if (o["depth_encoding"].get(extra) == simdjson::SUCCESS) {
+      if (extra.get_string().get(name) != simdjson::SUCCESS) where.fail("'depth_encoding' must be a string");
+      try {
+        img.depth_encoding = parse_depth_encoding(std::string(name));
+      } catch (const Error& e) {
+        where.fail(std::string("'depth_encoding': ") + e.what());
+      }
+    }
     if (o["intrinsics"].get(extra) == simdjson::SUCCESS) {
       dom::object k = as_object(extra, "'intrinsics'", where);
       img.intrinsics = Intrinsics{as_number(require(k, "fx", where), "intrinsics.fx", where),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rgbdseg/core/camera.h"
+#include "rgbdseg/core/depth_encoding.h"
 #include "rgbdseg/eval/rle.h"
 
 namespace rgbdseg {
@@ -26,6 +27,7 @@ struct CocoImage {
   // rgbdseg's RGB-D extensions (optional in plain COCO files):
   std::string depth_file;          // relative to the JSON file, like file_name
   double depth_scale = 0;          // metres per stored depth unit; 0 = not given
+  DepthEncoding depth_encoding = DepthEncoding::Auto;  // "depth_encoding"; Auto = from the file's sample type
   std::optional<Intrinsics> intrinsics;
 };
 

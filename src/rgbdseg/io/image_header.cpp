@@ -37,6 +37,10 @@ bool jpeg_size(std::ifstream& in, ImageSize& size) {
       if (!in.read(reinterpret_cast<char*>(f), 5)) return false;
       size.height = big_endian(f + 1, 2);
       size.width = big_endian(f + 3, 2);
+      unsigned char components = 0;
+      if (!in.read(reinterpret_cast<char*>(&components), 1)) return false;
+      size.sample_type = CV_8U;  // OpenCV decodes baseline and 12-bit JPEG to 8 bits
+      size.channels = components == 1 ? 1 : 3;
       return size.height > 0 && size.width > 0;
     }
     in.seekg(len - 2, std::ios::cur);
@@ -49,13 +53,21 @@ bool jpeg_size(std::ifstream& in, ImageSize& size) {
 ImageSize read_image_size(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open image");
-  unsigned char head[24] = {};
+  unsigned char head[26] = {};
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const auto got = in.gcount();
   static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (got >= 24 && std::memcmp(head, png_sig, 8) == 0 && std::memcmp(head + 12, "IHDR", 4) == 0) {
+  if (got >= 26 && std::memcmp(head, png_sig, 8) == 0 && std::memcmp(head + 12, "IHDR", 4) == 0) {
     ImageSize s{big_endian(head + 20, 4), big_endian(head + 16, 4)};
     if (s.height <= 0 || s.width <= 0) throw Error(path + ": PNG header has a zero size");
+    const int bit_depth = head[24], colour_type = head[25];
+    s.sample_type = bit_depth == 16 ? CV_16U : CV_8U;
+    switch (colour_type) {
+      case 0: s.channels = 1; break;  // grey
+      case 4: s.channels = 2; break;  // grey + alpha
+      case 6: s.channels = 4; break;  // RGBA
+      default: s.channels = 3; break;  // RGB, palette
+    }
     return s;
   }
   if (got >= 2 && head[0] == 0xFF && head[1] == 0xD8) {
@@ -67,7 +79,7 @@ ImageSize read_image_size(const std::string& path) {
   }
   const cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);
   if (m.empty()) throw Error(path + ": not a readable image");
-  return {m.rows, m.cols};
+  return {m.rows, m.cols, m.depth(), m.channels()};
 }
 
 }  // namespace rgbdseg

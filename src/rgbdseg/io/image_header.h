@@ -9,10 +9,12 @@ namespace rgbdseg {
 struct ImageSize {
   int64_t height = 0;
   int64_t width = 0;
+  int sample_type = -1;  // OpenCV depth code of the stored samples (CV_8U, CV_16U, CV_32F, ...)
+  int channels = 0;      // as OpenCV decodes them unchanged (palette PNG: 3)
 };
 
-// Reads the size from a PNG (IHDR) or JPEG (SOF marker) header; other formats
-// are decoded with OpenCV. Throws Error naming the file when it is missing,
+// Reads the size, sample type and channels from a PNG (IHDR) or JPEG (SOF
+// marker) header; other formats are decoded with OpenCV. Throws Error naming the file when it is missing,
 // truncated or not an image.
 ImageSize read_image_size(const std::string& path);
 

@@ -1,4 +1,5 @@
 #include "rgbdseg/io/image_io.h"
+#include "rgbdseg/io/image_header.h"
 
 #include <algorithm>
 #include <cctype>
@@ -166,6 +167,33 @@ void check_options(const std::string& path, const DepthReadOptions& o) {
   }
 }
 
+// Auto -> the encoding of the stored sample type (OpenCV depth code); scale 0
+// -> the encoding's default. 8-bit depth has neither, so it needs both given.
+DepthReadOptions resolve_for_sample_type(const std::string& path, int depth, const DepthReadOptions& options) {
+  DepthReadOptions o = options;
+  if (o.encoding == DepthEncoding::Auto) {
+    if (depth == CV_16U) {
+      o.encoding = DepthEncoding::MillimetrePng16;
+    } else if (depth == CV_32F || depth == CV_64F) {
+      o.encoding = DepthEncoding::Float;
+    } else if (depth == CV_8U) {
+      throw Error(path +
+                  ": 8-bit depth image: its unit cannot be known (8-bit depth is often 16-bit millimetres "
+                  "clipped at 255); refusing to guess: give the encoding png8 and a scale in metres per stored "
+                  "unit (--depth-encoding png8 --depth-scale S, or \"depth_encoding\": \"png8\" and "
+                  "\"depth_scale\" in the dataset)");
+    } else {
+      throw Error(path + ": depth image is " + depth_label(depth) + ", expected 16-bit unsigned or 32-bit float");
+    }
+  }
+  if (o.scale == 0) o.scale = default_depth_scale(o.encoding);
+  if (o.scale == 0) {
+    throw Error(path + ": encoding '" + depth_encoding_name(o.encoding) +
+                "' needs an explicit scale (metres per stored unit: --depth-scale S, or \"depth_scale\" in the dataset)");
+  }
+  return o;
+}
+
 }  // namespace
 
 cv::Mat read_rgb(const std::string& path) {
@@ -193,27 +221,6 @@ cv::Mat read_rgb(const std::string& path) {
   return rgb;
 }
 
-DepthEncoding parse_depth_encoding(const std::string& name) {
-  if (name == "auto") return DepthEncoding::Auto;
-  if (name == "png16") return DepthEncoding::MillimetrePng16;
-  if (name == "sunrgbd") return DepthEncoding::SunRgbd;
-  if (name == "float") return DepthEncoding::Float;
-  if (name == "png8") return DepthEncoding::Png8;
-  throw Error("unknown depth encoding '" + name +
-              "' (expected one of: auto, png16, sunrgbd, float, png8)");
-}
-
-const char* depth_encoding_name(DepthEncoding encoding) {
-  switch (encoding) {
-    case DepthEncoding::Auto: return "auto";
-    case DepthEncoding::MillimetrePng16: return "png16";
-    case DepthEncoding::SunRgbd: return "sunrgbd";
-    case DepthEncoding::Float: return "float";
-    case DepthEncoding::Png8: return "png8";
-  }
-  return "?";
-}
-
 cv::Mat read_depth(const std::string& path, const DepthReadOptions& options) {
   check_options(path, options);
   const cv::Mat raw = read_image_unchanged(path);
@@ -223,23 +230,9 @@ cv::Mat read_depth(const std::string& path, const DepthReadOptions& options) {
   }
   const int depth = raw.depth();
 
-  DepthEncoding encoding = options.encoding;
-  if (encoding == DepthEncoding::Auto) {
-    if (depth == CV_16U) {
-      encoding = DepthEncoding::MillimetrePng16;
-    } else if (depth == CV_32F || depth == CV_64F) {
-      encoding = DepthEncoding::Float;
-    } else if (depth == CV_8U) {
-      throw Error(path +
-                  ": 8-bit depth image: its unit cannot be known (8-bit depth is often 16-bit "
-                  "millimetres clipped at 255); refusing to guess, pass an explicit encoding "
-                  "(png8) and scale (metres per stored unit)");
-    } else {
-      throw Error(path + ": depth image is " + depth_label(depth) +
-                  ", expected 16-bit unsigned or 32-bit float");
-    }
-  }
-
+  const DepthReadOptions resolved = resolve_for_sample_type(path, depth, options);
+  const DepthEncoding encoding = resolved.encoding;
+  const double scale = resolved.scale;
   const char* name = depth_encoding_name(encoding);
   auto require = [&](bool ok, const std::string& expected) {
     if (!ok) {
@@ -247,27 +240,31 @@ cv::Mat read_depth(const std::string& path, const DepthReadOptions& options) {
                   "' expects " + expected);
     }
   };
-  double scale = options.scale;
   switch (encoding) {
     case DepthEncoding::MillimetrePng16:
     case DepthEncoding::SunRgbd:
       require(depth == CV_16U, "16-bit unsigned");
-      if (scale == 0) scale = 0.001;
       return integer_depth_to_metres<uint16_t>(raw, encoding, scale, options);
     case DepthEncoding::Png8:
       require(depth == CV_8U, "8-bit unsigned");
-      if (scale == 0) {
-        throw Error(path + ": encoding 'png8' needs an explicit scale (metres per stored unit)");
-      }
       return integer_depth_to_metres<uint8_t>(raw, encoding, scale, options);
     case DepthEncoding::Float:
       require(depth == CV_32F || depth == CV_64F, "32-bit or 64-bit float");
-      if (scale == 0) scale = 1.0;
       return depth == CV_32F ? float_depth_to_metres<float>(raw, scale, options)
                              : float_depth_to_metres<double>(raw, scale, options);
     case DepthEncoding::Auto: break;
   }
   throw Error(path + ": internal error: unresolved depth encoding");
+}
+
+DepthReadOptions resolve_depth_options(const std::string& path, const DepthReadOptions& options) {
+  check_options(path, options);
+  const ImageSize header = read_image_size(path);
+  if (header.channels != 1) {
+    throw Error(path + ": depth image has " + std::to_string(header.channels) +
+                " channels, expected 1 (is this the colour image?)");
+  }
+  return resolve_for_sample_type(path, header.sample_type, options);
 }
 
 cv::Mat depth_valid_mask(const cv::Mat& depth_m) {

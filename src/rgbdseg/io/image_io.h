@@ -10,6 +10,8 @@
 #include <opencv2/core/mat.hpp>
 #include <string>
 
+#include "rgbdseg/core/depth_encoding.h"
+
 namespace rgbdseg {
 
 // Reads an 8-bit colour image (PNG, JPEG, BMP, TIFF, ... whatever OpenCV decodes)
@@ -22,34 +24,17 @@ cv::Mat read_rgb(const std::string& path);
 // for colour). Errors name the file: missing, a directory, empty, undecodable.
 cv::Mat read_image_unchanged(const std::string& path);
 
-// How stored depth values become metres (metres = stored value * scale).
-enum class DepthEncoding {
-  Auto,             // 16-bit -> MillimetrePng16, 32/64-bit float -> Float; 8-bit is refused
-  MillimetrePng16,  // 16-bit unsigned, stored unit = scale metres (default 0.001: mm)
-  SunRgbd,          // SUN RGB-D 16-bit PNG: mm = (v >> 3) | ((v << 13) & 0xFFFF)
-  Float,            // 32/64-bit float (TIFF; EXR if OpenCV has it enabled), default scale 1.0
-  Png8,             // 8-bit depth (the research code's format): needs an explicit scale
-};
-
-// "auto", "png16", "sunrgbd", "float", "png8" (case-sensitive). Unknown names throw
-// Error listing the accepted ones.
-DepthEncoding parse_depth_encoding(const std::string& name);
-const char* depth_encoding_name(DepthEncoding encoding);
-
-struct DepthReadOptions {
-  DepthEncoding encoding = DepthEncoding::Auto;
-  // Metres per stored unit; 0 = the encoding's default (0.001 for MillimetrePng16
-  // and SunRgbd, 1.0 for Float; Png8 has none and needs it set).
-  double scale = 0.0;
-  double min_depth = 0.0;   // metres, exclusive: depth <= min_depth is invalid
-  double max_depth = 10.0;  // metres, inclusive: depth > max_depth is invalid
-};
-
 // Reads a single-channel depth image (16-bit read exactly, never through 8 bits)
 // and returns CV_32FC1 metres with invalid pixels set to 0. Refuses 8-bit depth
 // under Auto, multi-channel images, and a bit depth that does not match the
 // requested encoding.
 cv::Mat read_depth(const std::string& path, const DepthReadOptions& options = {});
+
+// The options read_depth would use for `path`, with the encoding and scale
+// resolved (Auto from the stored sample type read from the file header, scale
+// 0 to the encoding's default): what a prediction records about its input.
+// Throws the errors read_depth would for the encoding and scale.
+DepthReadOptions resolve_depth_options(const std::string& path, const DepthReadOptions& options);
 
 // CV_8UC1 mask, 1 where depth_m (CV_32FC1 metres) is finite and > 0, else 0.
 cv::Mat depth_valid_mask(const cv::Mat& depth_m);

@@ -1,9 +1,11 @@
 #include "rgbdseg/train/inference.h"
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include "rgbdseg/model/autocast.h"
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/log.h"
 #include "rgbdseg/core/progress.h"
 #include "rgbdseg/eval/rle.h"
 
@@ -15,7 +17,10 @@ InferenceOptions inference_options(const Config& config) {
   InferenceOptions io;
   io.top_k = config.eval.top_k;
   io.threshold = config.eval.score_threshold;
-  io.short_side = config.eval.short_side;
+  io.short_side = config.eval.short_side > 0    ? config.eval.short_side
+                  : config.eval.short_side == 0 ? config.model.train_short_side
+                                                : 0;
+  io.train_short_side = config.model.train_short_side;
   io.max_long_side = config.eval.max_long_side;
   io.batch_size = config.eval.batch_size;
   io.workers = std::max(1, config.data.workers);
@@ -71,6 +76,20 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
       a.resize = AugmentOptions::Resize::Fixed;
       a.fixed_height = options.warp_height;
       a.fixed_width = options.warp_width;
+    }
+  }
+  if (!warp && options.train_short_side > 0) {
+    // Mask2Former does not generalise across large scale changes: a model
+    // trained at 240 px sees a 720 px frame as a wall of tiny objects.
+    for (const auto& img : dataset.coco.images) {
+      const int64_t seen = options.short_side > 0 ? options.short_side : std::min(img.height, img.width);
+      const double ratio = static_cast<double>(seen) / options.train_short_side;
+      if (ratio > 1.5 || ratio < 1 / 1.5) {
+        RGBDSEG_LOG(Warn) << "inference: " << dataset.path << ": images reach the model at a short side of " << seen
+                          << " px, but it was trained at " << options.train_short_side
+                          << " px; expect poor masks (eval.short_side=0, the default, resizes to the training size)";
+        break;
+      }
     }
   }
   DataLoader loader(dataset, lo);
@@ -143,6 +162,36 @@ LabelMap model_label_map(const model::Mask2FormerOptions& o, const CocoGroundTru
     m.names.push_back(static_cast<size_t>(i) < o.labels.size() ? o.labels[static_cast<size_t>(i)] : std::to_string(i + 1));
   }
   return m;
+}
+
+LabelMap class_agnostic_labels(const LabelMap& labels) {
+  LabelMap m;
+  m.category_ids.assign(labels.size(), 1);
+  m.names.assign(labels.size(), "object");
+  return m;
+}
+
+CocoGroundTruth class_agnostic_ground_truth(const CocoGroundTruth& gt) {
+  CocoGroundTruth out = gt;
+  out.categories = {CocoCategory{1, "object"}};
+  out.category_index = {{1, 0}};
+  for (auto& a : out.annotations) a.category_id = 1;
+  return out;
+}
+
+std::string category_mismatch(const LabelMap& model_labels, const CocoGroundTruth& dataset) {
+  auto describe = [](const std::vector<std::pair<int64_t, std::string>>& cats) {
+    std::string s;
+    for (const auto& [id, name] : cats) s += (s.empty() ? "" : ", ") + std::to_string(id) + " " + name;
+    return s;
+  };
+  std::vector<std::pair<int64_t, std::string>> model, data;
+  for (size_t i = 0; i < model_labels.size(); ++i) model.emplace_back(model_labels.category_ids[i], model_labels.names[i]);
+  for (const auto& c : dataset.categories) data.emplace_back(c.id, c.name);
+  std::sort(model.begin(), model.end());
+  std::sort(data.begin(), data.end());
+  if (model == data) return "";
+  return "the model's classes (" + describe(model) + ") are not the dataset's categories (" + describe(data) + ")";
 }
 
 CocoGroundTruth warp_ground_truth(const CocoGroundTruth& gt, int height, int width) {

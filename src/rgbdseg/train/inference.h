@@ -21,6 +21,7 @@ struct InferenceOptions {
   int64_t top_k = 100;
   double threshold = 0.0;
   int short_side = 0;       // 0: the original size
+  int train_short_side = 0; // the model's training short side, for a warning when far from it (0 = unknown)
   int max_long_side = 1333;
   int batch_size = 2;
   int workers = 2;
@@ -33,13 +34,16 @@ struct InferenceOptions {
   int64_t hf_resize = 0;
 };
 
-// The eval section of a config as inference options (threshold: eval.score_threshold).
+// The eval section of a config as inference options (threshold:
+// eval.score_threshold; short side: eval.short_side, 0 meaning the model's
+// recorded training size model.train_short_side).
 InferenceOptions inference_options(const Config& config);
 
 // Instances of one image at its original size; labels are class indices.
 using InstanceSink = std::function<void(size_t image_index, const model::Instances& instances)>;
 
-// Runs the model on every image of `dataset` in file order.
+// Runs the model on every image of `dataset` in file order. Warns once when
+// the images reach the model far from the scale it was trained at.
 void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const InferenceOptions& options,
                      const InstanceSink& sink);
 
@@ -65,6 +69,16 @@ struct EvaluationResult {
   CocoEvalResult coco;
   std::vector<CocoObject> detections;
 };
+
+// Class-agnostic scoring, as unseen-object segmentation is scored: every
+// class of `labels` becomes category 1 "object" (same size, so class indices
+// still map), and the ground truth's categories collapse into that one.
+LabelMap class_agnostic_labels(const LabelMap& labels);
+CocoGroundTruth class_agnostic_ground_truth(const CocoGroundTruth& gt);
+
+// "" when the model's classes are the dataset's categories (same ids and
+// names, in any order), else a one-line description of the difference.
+std::string category_mismatch(const LabelMap& model_labels, const CocoGroundTruth& dataset);
 
 // COCO mask AP of the model on `dataset` (its categories must be the model's classes).
 EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const LabelMap& labels,

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include "rgbdseg/model/autocast.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -114,6 +115,25 @@ AugmentOptions augment_options(const DataConfig& d) {
   return a;
 }
 
+// The short side the model sees in training at scale 1: the middle of the
+// short-side choices, the fixed size, or (no resize, or scales relative to
+// each image) the training images' median short side. Recorded in the saved
+// config as model.train_short_side so inference runs at the learned scale.
+int nominal_training_short_side(const DataConfig& d, const RgbdDataset& train_set) {
+  if (d.resize == "short_side") {
+    std::vector<int> sides = d.short_sides;
+    std::sort(sides.begin(), sides.end());
+    return sides[sides.size() / 2];
+  }
+  if (d.resize == "fixed") return std::min(d.fixed_height, d.fixed_width);
+  if (d.resize == "large_scale_jitter") return d.fixed_height;
+  std::vector<int64_t> sides;
+  for (const auto& img : train_set.coco.images) sides.push_back(std::min(img.height, img.width));
+  if (sides.empty()) return 0;
+  std::nth_element(sides.begin(), sides.begin() + static_cast<std::ptrdiff_t>(sides.size() / 2), sides.end());
+  return static_cast<int>(sides[sides.size() / 2]);
+}
+
 bool is_backbone(const std::string& name) { return name.rfind("model.pixel_level_module.encoder.", 0) == 0; }
 
 // Mask2Former/detectron2: no weight decay on norms, biases and embeddings.
@@ -175,13 +195,18 @@ class JsonLog {
 
 void request_stop() { g_stop = true; }
 
-TrainResult train_model(const Config& config, const TrainRunOptions& run) {
+TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
+  Config config = config_in;
   const auto& tc = config.train;
   const int rank = run.reducer ? run.reducer->rank() : 0;
   const int world = run.reducer ? run.reducer->world_size() : 1;
   const bool writer = rank == 0;
   if (config.data.train.empty()) throw Error("config: /data/train is not set (the training dataset JSON)");
   if (tc.precision == "fp16") throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
+  if (writer && !run.resume) {
+    require_empty_output_dir(run.out_dir, run.force,
+                             "a previous run? --resume continues it, --force starts over in it");
+  }
   g_stop = false;
   SignalGuard signals(run.handle_signals);
 
@@ -192,6 +217,9 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
   if (!config.data.val.empty()) val_set = std::make_unique<RgbdDataset>(load_rgbd_dataset(config.data.val, dataset_options));
   const LabelMap labels = label_map_of(train_set.coco);
   if (labels.size() == 0) throw Error(config.data.train + ": the dataset has no categories");
+  if (config.model.train_short_side == 0) {
+    config.model.train_short_side = nominal_training_short_side(config.data, train_set);
+  }
 
   // The model: architecture from the HF config, classes from the dataset.
   const InitSpec init = parse_init(tc.init, config.model.hf_config);
@@ -263,6 +291,10 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
   nlohmann::ordered_json resolved = config_to_json(config);
   if (writer) {
     std::filesystem::create_directories(run.out_dir);
+    if (!resuming && run.force) {
+      // --force: nothing of an earlier run may pass for this one's.
+      for (const auto& dir : {last_dir, best_dir}) std::filesystem::remove_all(dir);
+    }
     if (resuming) truncate_log(run.out_dir + "/train.jsonl", state.step);
     else write_file_atomic(run.out_dir + "/train.jsonl", "");
     write_file_atomic(run.out_dir + "/config.json", resolved.dump(2) + "\n");
@@ -323,8 +355,8 @@ TrainResult train_model(const Config& config, const TrainRunOptions& run) {
       save(last_dir, true);
       result.interrupted = true;
       if (writer) {
-        RGBDSEG_LOG(Warn) << "train: stopped by a signal at step " << state.step << "; checkpoint in " << last_dir
-                          << " (continue with --resume)";
+        RGBDSEG_LOG(Warn) << "train: stopped " << (stop_after ? "by --stop-after" : "by a signal") << " at step "
+                          << state.step << "; checkpoint in " << last_dir << " (continue with --resume)";
       }
       break;
     }

@@ -29,6 +29,7 @@ class GradientReducer {
 struct TrainRunOptions {
   std::string out_dir;
   bool resume = false;
+  bool force = false;  // start over in a non-empty out_dir (its last/ and best/ are removed); else refused
   std::shared_ptr<GradientReducer> reducer;  // null: single process
   bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
   bool progress = true;

@@ -46,6 +46,7 @@ struct TrainArgs {
   bool resume = false, force = false;
   int nproc = 1;
   int64_t stop_after = 0;
+  DepthArgs depth_args;
 };
 
 // ---- the --nproc launcher ----
@@ -254,6 +255,7 @@ int run_train(const TrainArgs& args) {
   run.out_dir = args.out;
   run.resume = args.resume;
   run.force = args.force;
+  run.depth_read = depth_read_options(args.depth_args);
   run.stop_after_steps = args.stop_after;
   run.progress = rank == 0;
   if (group) run.reducer = std::make_shared<train::GlooReducer>(*group);
@@ -288,6 +290,7 @@ Command add_train_command(CLI::App& parent) {
   cmd->add_option("--stop-after", args->stop_after,
                   "stop like SIGINT after this many steps of this run: checkpoint, exit 130 (resume with --resume)")
       ->check(non_negative_number());
+  add_depth_options(*cmd, args->depth_args);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_train(*args); }};
 }

@@ -21,6 +21,7 @@
 #include "apps/run_tool.h"
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 #include "tiny_hf_config.h"
 
 using json = nlohmann::json;
@@ -353,6 +354,31 @@ TEST_F(CliFirstHour, PredictDirAcceptsAColorFolder) {
   const RunResult p = predict({"--dir", out_.file("nyu"), "--out", out_.file("pred")});
   ASSERT_EQ(p.exit_code, 0) << p;
   EXPECT_TRUE(file_exists(out_.file("pred/overlays/000001.png")));
+}
+
+// 10. The real NYUv2 samples as the README shows them: `predict --dir ../shared/data/nyuv2-samples`.
+TEST_F(CliFirstHour, PredictsOnTheNyuv2SamplesAsTheReadmeShows) {
+  RGBDSEG_REQUIRE_SHARED(nyu, "data/nyuv2-samples/color/000001.png");
+  const std::string dir = fs::path(nyu).parent_path().parent_path().string();
+  const RunResult p = predict({"--dir", dir, "--out", out_.file("nyu-pred")});
+  ASSERT_EQ(p.exit_code, 0) << p;
+  const json images = json::parse(read_file(out_.file("nyu-pred/images.json")));
+  ASSERT_EQ(images["images"].size(), 18u);  // frames 1..18 (data/README.md)
+  for (const auto& img : images["images"]) {
+    EXPECT_EQ(img["height"], 480);
+    EXPECT_EQ(img["width"], 640);
+    EXPECT_DOUBLE_EQ(img["depth_scale"].get<double>(), 0.001);  // millimetres
+    EXPECT_TRUE(file_exists(out_.file("nyu-pred/" + img["overlay"].get<std::string>()))) << img;
+  }
+}
+
+// 5. train reads depth through the same flags (they reach the loader).
+TEST_F(CliFirstHour, TrainTakesTheDepthFlags) {
+  const RunResult t = run_tool({"train", "--config", file("train.json"), "--out", out_.file("run"), "--set",
+                                "data.train=" + file("scenes/annotations.json"), "--depth-encoding", "png8",
+                                "--depth-scale", "0.001"});
+  expect_one_error_line(t, "train");
+  EXPECT_THAT(t.err, HasSubstr("depth image is 16-bit unsigned, but encoding 'png8' expects 8-bit unsigned"));
 }
 
 // 6. Usage errors exit 2 with one short line (no model needed).

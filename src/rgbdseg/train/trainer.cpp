@@ -212,9 +212,13 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
 
   DatasetOptions dataset_options;
   dataset_options.threads = config.runtime.threads;
-  const RgbdDataset train_set = load_rgbd_dataset(config.data.train, dataset_options);
+  RgbdDataset train_set = load_rgbd_dataset(config.data.train, dataset_options);
+  train_set.depth_read = run.depth_read;
   std::unique_ptr<RgbdDataset> val_set;
-  if (!config.data.val.empty()) val_set = std::make_unique<RgbdDataset>(load_rgbd_dataset(config.data.val, dataset_options));
+  if (!config.data.val.empty()) {
+    val_set = std::make_unique<RgbdDataset>(load_rgbd_dataset(config.data.val, dataset_options));
+    val_set->depth_read = run.depth_read;
+  }
   const LabelMap labels = label_map_of(train_set.coco);
   if (labels.size() == 0) throw Error(config.data.train + ": the dataset has no categories");
   if (config.model.train_short_side == 0) {
@@ -233,7 +237,9 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   state.seed = tc.seed;
   std::vector<std::pair<std::string, at::Tensor>> optimizer_state;
   const bool resuming = run.resume && file_exists(last_dir + "/trainer_state.json");
-  if (run.resume && !resuming) RGBDSEG_LOG(Info) << "train: --resume: no checkpoint in " << last_dir << "; starting fresh";
+  if (run.resume && !resuming) {
+    RGBDSEG_LOG(Info) << "train: --resume: no checkpoint in " << last_dir << "; starting fresh";
+  }
   if (resuming) {
     state = load_trainer_state(last_dir);
     model::load_rgbd_weights(*net, read_safetensors(last_dir + "/model.safetensors"), last_dir + "/model.safetensors");

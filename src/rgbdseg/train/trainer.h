@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "rgbdseg/core/config.h"
+#include "rgbdseg/core/depth_encoding.h"
 
 namespace rgbdseg::train {
 
@@ -30,6 +31,7 @@ struct TrainRunOptions {
   std::string out_dir;
   bool resume = false;
   bool force = false;  // start over in a non-empty out_dir (its last/ and best/ are removed); else refused
+  DepthReadOptions depth_read;  // how the datasets' depth files are read (the command's depth flags)
   std::shared_ptr<GradientReducer> reducer;  // null: single process
   bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
   bool progress = true;

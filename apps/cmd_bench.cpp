@@ -19,6 +19,7 @@
 #include "rgbdseg/model/mask2former.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
+#include "rgbdseg/train/build.h"
 
 namespace rgbdseg::app {
 
@@ -50,8 +51,8 @@ int run_bench(const BenchArgs& args) {
   const Config config = start_command("bench", args.common);
   const int threads = configure_runtime(config.runtime.threads);
   const auto [h, w] = parse_size(args.size);
-  const auto base = args.hf_config.empty() ? model::load_model_options(config)
-                                           : model::rgbd_model_options(config.model, model::load_hf_config(args.hf_config));
+  const auto base = args.hf_config.empty() ? train::model_options(config)
+                                           : train::model_options(config.model, model::load_hf_config(args.hf_config));
   const std::string config_name = args.hf_config.empty() ? args.common.config : args.hf_config;
   std::vector<std::string> variants;
   if (args.variants.empty()) {
@@ -70,7 +71,7 @@ int run_bench(const BenchArgs& args) {
     }
     ModelConfig mc = config.model;
     mc.variant = v;
-    models.emplace_back(model::rgbd_model_options(mc, base.mask2former));
+    models.emplace_back(train::model_options(mc, base.mask2former));
     models.back()->eval();
   }
   const auto x = at::randn({args.batch, base.mask2former.swin.in_channels, h, w});

@@ -22,6 +22,7 @@
 #include "rgbdseg/viz/curves.h"
 #include "rgbdseg/viz/training_log.h"
 #include "rgbdseg/io/image_io.h"
+#include "rgbdseg/train/build.h"
 
 namespace rgbdseg::app {
 
@@ -79,10 +80,11 @@ int run_demo(const DemoArgs& args) {
   // 4. Held-out evaluation with the best weights, 5. predictions, 6. curves.
   const std::string best = trained.best_checkpoint + "/model.safetensors";
   const Config best_config = load_config(trained.best_checkpoint + "/config.json");
-  auto net = model::load_model_for_inference(best_config, best);
+  auto net = train::load_model_for_inference(best_config, best);
   DatasetOptions dataset_options;
   dataset_options.threads = config.runtime.threads;
-  const RgbdDataset val = load_rgbd_dataset(val_data.annotations_path, dataset_options);
+  RgbdDataset val = load_rgbd_dataset(val_data.annotations_path, dataset_options);
+  val.depth_read = depth_read_options(best_config);
   const train::LabelMap labels = train::model_label_map(net->options(), &val.coco);
   train::InferenceOptions io = train::inference_options(best_config);  // at the recorded training size
   CocoEvalParams params;

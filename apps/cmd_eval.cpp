@@ -12,6 +12,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/inference.h"
+#include "rgbdseg/train/build.h"
 
 namespace rgbdseg::app {
 
@@ -28,13 +29,13 @@ int run_eval(const EvalArgs& args) {
   const Config config = start_command("eval", args.common);
   const std::string data = args.data.empty() ? config.data.val : args.data;
   if (data.empty()) throw UsageError("no dataset (--data D.json, or data.val in the config)");
-  const DepthReadOptions depth = depth_read_options(args.depth_args);
+  const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   configure_runtime(config.runtime.threads);
   DatasetOptions dataset_options;
   dataset_options.threads = config.runtime.threads;
   RgbdDataset dataset = load_rgbd_dataset(data, dataset_options);
   dataset.depth_read = depth;
-  auto net = model::load_model_for_inference(config, args.weights);
+  auto net = train::load_model_for_inference(config, args.weights);
   train::LabelMap labels;
   if (args.class_agnostic) {
     // Unseen-object segmentation: any mask that covers an object counts,

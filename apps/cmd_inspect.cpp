@@ -12,6 +12,7 @@
 #include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/mask2former.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/train/build.h"
 #endif
 
 namespace rgbdseg::app {
@@ -108,8 +109,8 @@ void print_costs(const std::vector<model::ModuleCost>& costs, int h, int w) {
 }
 
 model::RgbdModelOptions model_options(const InspectArgs& args, const Config& config) {
-  if (!args.hf_config.empty()) return model::rgbd_model_options(config.model, model::load_hf_config(args.hf_config));
-  return model::load_model_options(config);
+  if (!args.hf_config.empty()) return train::model_options(config.model, model::load_hf_config(args.hf_config));
+  return train::model_options(config);
 }
 
 int inspect_model(const InspectArgs& args, const Config& config) {
@@ -139,7 +140,7 @@ int inspect_model(const InspectArgs& args, const Config& config) {
   for (const auto& variant : model::model_variants()) {
     ModelConfig mc = config.model;
     mc.variant = variant;
-    const auto j = model_costs_json(model::rgbd_model_options(mc, base.mask2former), h, w, costs);
+    const auto j = model_costs_json(train::model_options(mc, base.mask2former), h, w, costs);
     all[variant] = j;
     if (args.json_out.empty()) {
       std::printf("%-8s %14lld %11.2f%% %10.2f %11.3f%%\n", variant.c_str(),

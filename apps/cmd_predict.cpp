@@ -26,6 +26,7 @@
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/viz/overlay.h"
+#include "rgbdseg/train/build.h"
 
 namespace rgbdseg::app {
 
@@ -127,7 +128,7 @@ int run_predict(const PredictArgs& args) {
     throw UsageError("--class-agnostic needs --data (it scores against a dataset's categories)");
   }
   const Config config = start_command("predict", args.common);
-  const DepthReadOptions depth = depth_read_options(args.depth_args);
+  const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   require_empty_output_dir(args.out, args.force);
   configure_runtime(config.runtime.threads);
   RgbdDataset dataset;
@@ -141,7 +142,7 @@ int run_predict(const PredictArgs& args) {
   } else {
     dataset = pairs_dataset({{args.rgb, args.depth}}, depth);
   }
-  auto net = model::load_model_for_inference(config, args.weights);
+  auto net = train::load_model_for_inference(config, args.weights);
   train::LabelMap labels;
   if (args.class_agnostic) {
     // The model's own classes, whatever the dataset has: all become one.

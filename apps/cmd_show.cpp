@@ -28,7 +28,7 @@ struct ShowArgs {
 
 int run_show(const ShowArgs& args) {
   const Config config = start_command("show", args.common);
-  const DepthReadOptions depth = depth_read_options(args.depth_args);
+  const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   require_empty_output_dir(args.out, args.force);
   DatasetOptions options;
   options.threads = config.runtime.threads;

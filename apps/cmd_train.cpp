@@ -255,7 +255,7 @@ int run_train(const TrainArgs& args) {
   run.out_dir = args.out;
   run.resume = args.resume;
   run.force = args.force;
-  run.depth_read = depth_read_options(args.depth_args);
+  run.depth_read = apply_depth_flags(args.depth_args, depth_read_options(config));
   run.stop_after_steps = args.stop_after;
   run.progress = rank == 0;
   if (group) run.reducer = std::make_shared<train::GlooReducer>(*group);

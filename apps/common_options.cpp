@@ -74,24 +74,23 @@ void add_depth_options(CLI::App& cmd, DepthArgs& args) {
                  "metres per stored depth unit (default: the dataset's \"depth_scale\", else 0.001 for png16, "
                  "1 for float; png8 has no default)")
       ->check(positive_number());
-  cmd.add_option("--min-depth", args.min_depth, "metres; depth at or below is invalid")
-      ->capture_default_str()
+  cmd.add_option("--min-depth", args.min_depth,
+                 "metres; depth at or below is invalid (default: model.depth.min_depth of the config, 0)")
       ->check(non_negative_number());
-  cmd.add_option("--max-depth", args.max_depth, "metres; depth beyond is invalid")
-      ->capture_default_str()
-      ->check(positive_number());
+  cmd.add_option("--max-depth", args.max_depth,
+                 "metres; depth beyond is invalid, 0 = no limit (default: model.depth.max_depth of the config, 10)")
+      ->check(non_negative_number());
 }
 
-DepthReadOptions depth_read_options(const DepthArgs& args) {
-  if (!(args.max_depth > args.min_depth)) {
-    throw UsageError("--min-depth " + std::to_string(args.min_depth) + " must be below --max-depth " +
-                     std::to_string(args.max_depth));
-  }
-  DepthReadOptions o;
+DepthReadOptions apply_depth_flags(const DepthArgs& args, DepthReadOptions o) {
   o.encoding = parse_depth_encoding(args.encoding);
   o.scale = args.scale;
-  o.min_depth = args.min_depth;
-  o.max_depth = args.max_depth;
+  if (args.min_depth >= 0) o.min_depth = args.min_depth;
+  if (args.max_depth >= 0) o.max_depth = args.max_depth > 0 ? args.max_depth : HUGE_VAL;
+  if (!(o.max_depth > o.min_depth)) {
+    throw UsageError("the depth range is empty: --min-depth " + std::to_string(o.min_depth) + " is not below --max-depth " +
+                     std::to_string(o.max_depth));
+  }
   return o;
 }
 

@@ -38,13 +38,15 @@ CLI::Validator unit_interval();        // in [0, 1]
 
 // The depth flags of every command that reads depth files (as `convert
 // folder` has them): --depth-encoding, --depth-scale, --min-depth, --max-depth.
+// Flags not given leave the base (the config's range: depth_read_options()).
 struct DepthArgs {
-  std::string encoding = "auto";
-  double scale = 0;  // 0: the file's "depth_scale", else the encoding's default
-  double min_depth = 0, max_depth = 10;
+  std::string encoding = "auto";  // auto: the dataset's "depth_encoding", else from the file
+  double scale = 0;               // 0: the dataset's "depth_scale", else the encoding's default
+  double min_depth = -1;          // < 0: not given
+  double max_depth = -1;          // < 0: not given; 0 = no limit
 };
 void add_depth_options(CLI::App& cmd, DepthArgs& args);
-DepthReadOptions depth_read_options(const DepthArgs& args);
+DepthReadOptions apply_depth_flags(const DepthArgs& args, DepthReadOptions base);
 
 // A subcommand and the function that runs it after parsing.
 struct Command {

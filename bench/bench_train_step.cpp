@@ -16,6 +16,7 @@
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/adamw.h"
 #include "rgbdseg/train/criterion.h"
+#include "rgbdseg/train/build.h"
 
 using namespace rgbdseg;
 
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   ModelConfig mc;
   mc.variant = argv[2];
   auto m2f = model::load_hf_config(argv[1]);
-  model::RgbdMask2Former net(model::rgbd_model_options(mc, m2f));
+  model::RgbdMask2Former net(train::model_options(mc, m2f));
   net->train();
   std::vector<train::ParamGroup> groups(1);
   for (auto& p : net->named_parameters()) groups[0].params.emplace_back(p.key(), p.value());

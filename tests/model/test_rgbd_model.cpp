@@ -17,6 +17,7 @@
 #include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/model/weights.h"
+#include "rgbdseg/train/build.h"
 
 using namespace rgbdseg;
 using ::testing::HasSubstr;
@@ -24,14 +25,14 @@ using ::testing::HasSubstr;
 namespace {
 
 // A batch of 3 at an odd size: no valid depth at all, one depth value, and a scene.
-struct Batch {
+struct OddBatch {
   at::Tensor images, depth, targets, labels;
 };
 
-Batch odd_batch() {
+OddBatch odd_batch() {
   at::manual_seed(11);
   const int64_t H = 61, W = 83;
-  Batch b;
+  OddBatch b;
   b.images = at::randn({3, 3, H, W});
   b.depth = at::zeros({3, 1, H, W});
   b.depth[1].fill_(2.0);
@@ -80,7 +81,7 @@ TEST(RgbdModel, RgbVariantHasExactlyMask2FormersKeysAndDepthVariantsAddDepthPref
 }
 
 TEST(RgbdModel, EveryVariantTrainsAStepOnOddSizesAndDegenerateDepthWithoutNan) {
-  const Batch b = odd_batch();
+  const OddBatch b = odd_batch();
   for (const auto& variant : model::model_variants()) {
     SCOPED_TRACE(variant);
     at::manual_seed(12);
@@ -107,7 +108,7 @@ TEST(RgbdModel, EveryVariantTrainsAStepOnOddSizesAndDegenerateDepthWithoutNan) {
 }
 
 TEST(RgbdModel, FullModelSendsGradientsToTheBackboneAndThePredictor) {
-  const Batch b = odd_batch();
+  const OddBatch b = odd_batch();
   at::manual_seed(13);
   model::RgbdMask2Former m(rgbdseg::testing::tiny_rgbd("full"));
   m->train();
@@ -186,7 +187,7 @@ TEST(RgbdModel, PresetsInConfigsBuildEachVariantFromTheBundledSwinTinyConfig) {
     const Config c = load_config(root + "/configs/" + variant + ".json");
     EXPECT_EQ(c.model.variant, variant);
     EXPECT_TRUE(std::filesystem::exists(c.model.hf_config)) << c.model.hf_config;
-    const auto options = model::load_model_options(c);
+    const auto options = train::model_options(c);
     EXPECT_EQ(options.mask2former.num_labels, 80);
     model::RgbdMask2Former m(options);
     const auto costs = model::rgbd_model_costs(*m, 640, 640);

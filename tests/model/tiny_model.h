@@ -6,6 +6,7 @@
 
 #include "rgbdseg/core/config.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/train/build.h"
 
 namespace rgbdseg::testing {
 
@@ -37,7 +38,7 @@ inline model::RgbdModelOptions tiny_rgbd(const std::string& variant) {
   c.variant = variant;
   c.depth.dggm.hidden_channels = 4;
   c.depth.predictor.channels = 4;
-  return model::rgbd_model_options(c, tiny_mask2former());
+  return train::model_options(c, tiny_mask2former());
 }
 
 // targets: [B, K, H, W] 0/1 masks at the input size, labels: [B, K] int64 (K <= queries).

@@ -18,6 +18,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/model/weights.h"
 #include "rgbdseg/train/checkpoint.h"
+#include "rgbdseg/train/build.h"
 #include "temp_dir.h"
 #include "tiny_hf_config.h"
 
@@ -120,7 +121,7 @@ TEST(Checkpoint, ConfigJsonLoadsOnItsOwnWithTheRelativeHfConfig) {
             std::filesystem::path(tmp.file("moved/hf_config.json")).lexically_normal());
   EXPECT_EQ(config.model.variant, "full");
   EXPECT_EQ(config.train.max_steps, 77);
-  const model::RgbdModelOptions o = model::load_model_options(config);
+  const model::RgbdModelOptions o = train::model_options(config);
   EXPECT_EQ(o.variant, "full");
   EXPECT_EQ(o.mask2former.num_labels, 2);
   EXPECT_EQ(o.mask2former.labels, (std::vector<std::string>{"mug", "book"}));

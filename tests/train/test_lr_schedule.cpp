@@ -3,10 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "rgbdseg/core/config.h"
+#include "rgbdseg/train/build.h"
 #include "rgbdseg/train/lr_schedule.h"
 
 using rgbdseg::TrainConfig;
-using rgbdseg::train::lr_factor;
+namespace {
+// The schedule a config describes (train/build.h translates it).
+double lr_factor(const TrainConfig& c, int64_t step) {
+  return rgbdseg::train::lr_factor(rgbdseg::train::schedule_options(c), step);
+}
+}  // namespace
 
 namespace {
 

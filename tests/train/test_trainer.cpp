@@ -26,6 +26,7 @@
 #include "rgbdseg/train/checkpoint.h"
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/train/trainer.h"
+#include "rgbdseg/train/build.h"
 #include "temp_dir.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
@@ -240,7 +241,7 @@ TEST_F(TrainerTest, OverfitsAFewImages) {
 
   // The best checkpoint evaluated again through the library gives the same AP.
   const Config best = load_config(tmp.file("run/best/config.json"));
-  auto net = model::load_model_for_inference(best, tmp.file("run/best/model.safetensors"));
+  auto net = train::load_model_for_inference(best, tmp.file("run/best/model.safetensors"));
   InferenceOptions io;
   io.progress = false;
   io.workers = 1;

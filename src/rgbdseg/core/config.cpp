@@ -1,6 +1,7 @@
 #include "rgbdseg/core/config.h"
 
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -419,6 +420,13 @@ void apply_override(ojson& json, const std::string& assignment) {
     start = dot + 1;
   }
   *node = value;
+}
+
+DepthReadOptions depth_read_options(const Config& config) {
+  DepthReadOptions o;
+  o.min_depth = config.model.depth.min_depth;
+  o.max_depth = config.model.depth.max_depth > 0 ? config.model.depth.max_depth : std::numeric_limits<double>::infinity();
+  return o;
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -9,6 +9,7 @@
 // parts of it. `"version"` is the format version; older versions are upgraded
 // on load, newer ones rejected.
 #include <nlohmann/json_fwd.hpp>
+#include "rgbdseg/core/depth_encoding.h"
 #include <string>
 #include <vector>
 
@@ -124,8 +125,10 @@ struct RatioPredictorConfig {
 };
 
 struct DepthModulesConfig {
-  double min_depth = 0.0;  // readings outside [min_depth, max_depth] metres are invalid (0 = no limit)
-  double max_depth = 0.0;
+  // Readings outside [min_depth, max_depth] metres are invalid (max 0 = no
+  // limit): for the depth modules and for every reader of depth files.
+  double min_depth = 0.0;
+  double max_depth = 10.0;
   DepthGradientConfig gradients;
   DggmConfig dggm;
   DsamConfig dsam;
@@ -152,6 +155,13 @@ struct Config {
   DataConfig data;
   TrainConfig train;
 };
+
+// How depth files are read under this config: the valid range is
+// model.depth.min_depth / max_depth (max 0 = no limit), the range the depth
+// modules apply, so a reading the model may use is never dropped on the way
+// in. Encoding and scale stay Auto / 0: each dataset image's own, else the
+// encoding's default. The one owner of the valid-depth policy.
+DepthReadOptions depth_read_options(const Config& config);
 
 // The resolved configuration as JSON (keys in declaration order).
 nlohmann::ordered_json config_to_json(const Config& config);

@@ -13,11 +13,6 @@
 #include "rgbdseg/model/depth_fusion.h"
 #include "rgbdseg/model/mask2former.h"
 
-namespace rgbdseg {
-struct Config;
-struct ModelConfig;
-}  // namespace rgbdseg
-
 namespace rgbdseg::model {
 
 const std::vector<std::string>& model_variants();
@@ -28,11 +23,7 @@ struct RgbdModelOptions {
   DepthFusionOptions depth;  // unused for rgb
 };
 
-// The variant's modules and the depth options from a config; `mask2former`
-// comes from its Hugging Face config.json (see load_model_options).
-RgbdModelOptions rgbd_model_options(const ModelConfig& config, Mask2FormerOptions mask2former);
-// The same, reading config.model.hf_config (an error naming the key when unset).
-RgbdModelOptions load_model_options(const Config& config);
+// (train/build.h makes these options from a config.)
 
 struct RgbdOutput : Mask2FormerOutput {
   DepthFusionOutput depth;  // empty for rgb
@@ -59,9 +50,5 @@ TORCH_MODULE(RgbdMask2Former);
 // includes `depth.*` (then every depth tensor must be present).
 void load_rgbd_weights(RgbdMask2FormerImpl& model, const SafetensorsFile& file, const std::string& file_name,
                        WeightLoadOptions options = {});
-
-// The config's model (model.variant, model.hf_config) with `weights` loaded,
-// in eval mode: what eval and predict run. Errors name the file.
-RgbdMask2Former load_model_for_inference(const Config& config, const std::string& weights);
 
 }  // namespace rgbdseg::model

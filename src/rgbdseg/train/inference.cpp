@@ -13,20 +13,6 @@
 
 namespace rgbdseg::train {
 
-InferenceOptions inference_options(const Config& config) {
-  InferenceOptions io;
-  io.top_k = config.eval.top_k;
-  io.threshold = config.eval.score_threshold;
-  io.short_side = config.eval.short_side > 0    ? config.eval.short_side
-                  : config.eval.short_side == 0 ? config.model.train_short_side
-                                                : 0;
-  io.train_short_side = config.model.train_short_side;
-  io.max_long_side = config.eval.max_long_side;
-  io.batch_size = config.eval.batch_size;
-  io.workers = std::max(1, config.data.workers);
-  return io;
-}
-
 std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
                                             const std::vector<int64_t>& out_heights,
                                             const std::vector<int64_t>& out_widths, const InferenceOptions& options) {

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "rgbdseg/core/config.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/eval/coco_eval.h"
 #include "rgbdseg/model/postprocess.h"
@@ -34,10 +33,7 @@ struct InferenceOptions {
   int64_t hf_resize = 0;
 };
 
-// The eval section of a config as inference options (threshold:
-// eval.score_threshold; short side: eval.short_side, 0 meaning the model's
-// recorded training size model.train_short_side).
-InferenceOptions inference_options(const Config& config);
+// (train/build.h makes these options from a config's eval section.)
 
 // Instances of one image at its original size; labels are class indices.
 using InstanceSink = std::function<void(size_t image_index, const model::Instances& instances)>;

@@ -3,19 +3,21 @@
 #include <algorithm>
 #include <cmath>
 
-#include "rgbdseg/core/config.h"
-
 namespace rgbdseg::train {
 
-double lr_factor(const TrainConfig& c, int64_t step) {
-  const double t = std::clamp(static_cast<double>(step) / static_cast<double>(std::max(c.max_steps, 1)), 0.0, 1.0);
+double lr_factor(const ScheduleOptions& c, int64_t step) {
+  const double t =
+      std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(c.max_steps, 1)), 0.0, 1.0);
   double f = 1.0;
-  if (c.schedule == "step") {
-    for (int m : c.step_milestones) f *= step >= m ? c.step_gamma : 1.0;
-  } else if (c.schedule == "poly") {
-    f = c.min_lr_factor + (1 - c.min_lr_factor) * std::pow(1 - t, c.poly_power);
-  } else if (c.schedule == "cosine") {
-    f = c.min_lr_factor + (1 - c.min_lr_factor) * 0.5 * (1 + std::cos(M_PI * t));
+  switch (c.kind) {
+    case ScheduleOptions::Kind::Constant: break;
+    case ScheduleOptions::Kind::Step:
+      for (int m : c.step_milestones) f *= step >= m ? c.step_gamma : 1.0;
+      break;
+    case ScheduleOptions::Kind::Poly: f = c.min_lr_factor + (1 - c.min_lr_factor) * std::pow(1 - t, c.poly_power); break;
+    case ScheduleOptions::Kind::Cosine:
+      f = c.min_lr_factor + (1 - c.min_lr_factor) * 0.5 * (1 + std::cos(M_PI * t));
+      break;
   }
   if (step < c.warmup_steps) {
     const double alpha = static_cast<double>(step) / static_cast<double>(c.warmup_steps);

@@ -24,6 +24,7 @@
 #include "rgbdseg/data/loader.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/train/adamw.h"
+#include "rgbdseg/train/build.h"
 #include "rgbdseg/train/checkpoint.h"
 #include "rgbdseg/train/criterion.h"
 #include "rgbdseg/train/inference.h"
@@ -92,27 +93,6 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(path + ": invalid JSON (" + e.what() + ")");
   }
-}
-
-AugmentOptions augment_options(const DataConfig& d) {
-  AugmentOptions a;
-  using R = AugmentOptions::Resize;
-  a.resize = d.resize == "none" ? R::None : d.resize == "fixed" ? R::Fixed : d.resize == "scale_range" ? R::ScaleRange
-           : d.resize == "large_scale_jitter" ? R::LargeScaleJitter : R::ShortSide;
-  a.short_sides = d.short_sides;
-  a.max_long_side = d.max_long_side;
-  a.min_scale = d.min_scale;
-  a.max_scale = d.max_scale;
-  a.fixed_height = d.fixed_height;
-  a.fixed_width = d.fixed_width;
-  a.crop_height = d.crop_height;
-  a.crop_width = d.crop_width;
-  a.hflip = d.hflip;
-  a.brightness = a.contrast = a.saturation = d.colour_jitter;
-  a.depth_noise_sigma = d.depth_noise;
-  a.depth_dropout_boxes = d.depth_dropout_boxes;
-  a.depth_resize = parse_depth_resize(d.depth_resize);
-  return a;
 }
 
 // The short side the model sees in training at scale 1: the middle of the
@@ -213,11 +193,12 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   DatasetOptions dataset_options;
   dataset_options.threads = config.runtime.threads;
   RgbdDataset train_set = load_rgbd_dataset(config.data.train, dataset_options);
-  train_set.depth_read = run.depth_read;
+  const DepthReadOptions depth_read = run.depth_read ? *run.depth_read : depth_read_options(config);
+  train_set.depth_read = depth_read;
   std::unique_ptr<RgbdDataset> val_set;
   if (!config.data.val.empty()) {
     val_set = std::make_unique<RgbdDataset>(load_rgbd_dataset(config.data.val, dataset_options));
-    val_set->depth_read = run.depth_read;
+    val_set->depth_read = depth_read;
   }
   const LabelMap labels = label_map_of(train_set.coco);
   if (labels.size() == 0) throw Error(config.data.train + ": the dataset has no categories");
@@ -230,7 +211,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   const nlohmann::ordered_json hf_json = relabelled_hf_config(read_json_file(init.hf_config), labels.category_ids, labels.names);
   model::Mask2FormerOptions m2f = model::mask2former_options_from_hf(nlohmann::json::parse(hf_json.dump()), init.hf_config);
   at::manual_seed(static_cast<uint64_t>(tc.seed));  // the fresh modules' initialisation
-  model::RgbdMask2Former net(model::rgbd_model_options(config.model, m2f));
+  model::RgbdMask2Former net(model_options(config.model, m2f));
 
   const std::string last_dir = run.out_dir + "/last", best_dir = run.out_dir + "/best";
   TrainerState state;
@@ -269,15 +250,8 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   AdamW optimizer(groups);
   if (resuming) optimizer.load_state(optimizer_state, last_dir + "/optimizer.safetensors");
 
-  CriterionOptions co;
-  co.num_points = tc.criterion.num_points;
-  co.oversample_ratio = tc.criterion.oversample_ratio;
-  co.importance_sample_ratio = tc.criterion.importance_sample_ratio;
-  co.class_weight = tc.criterion.class_weight;
-  co.mask_weight = tc.criterion.mask_weight;
-  co.dice_weight = tc.criterion.dice_weight;
-  co.no_object_weight = tc.criterion.no_object_weight;
-  co.matcher_class_weight = tc.criterion.matcher_class_weight;
+  const CriterionOptions co = criterion_options(tc.criterion);
+  const ScheduleOptions schedule = schedule_options(tc);
 
   LoaderOptions lo;
   lo.batch_size = config.data.batch_size;
@@ -462,7 +436,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
     }
     state.nonfinite_in_a_row = 0;
     const double grad_norm = clip_gradients(trainable, tc.clip_grad_norm);
-    const double lr = tc.lr * lr_factor(tc, state.step);
+    const double lr = tc.lr * lr_factor(schedule, state.step);
     optimizer.step(lr);
     ++state.step;
     if (bar) bar->update(state.step);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <ATen/core/Tensor.h>
@@ -31,7 +32,8 @@ struct TrainRunOptions {
   std::string out_dir;
   bool resume = false;
   bool force = false;  // start over in a non-empty out_dir (its last/ and best/ are removed); else refused
-  DepthReadOptions depth_read;  // how the datasets' depth files are read (the command's depth flags)
+  // How the datasets' depth files are read; unset: the config's (depth_read_options(config)).
+  std::optional<DepthReadOptions> depth_read;
   std::shared_ptr<GradientReducer> reducer;  // null: single process
   bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
   bool progress = true;

@@ -1,8 +1,10 @@
 #pragma once
 // Commands live in three places so each start-up pays only for what it uses:
 //   built in  (the rgbdseg executable): torch- and OpenCV-free: cocoeval, inspect
-//   "images"  (librgbdseg_cmd_images.so, OpenCV, ~0.13 s to load): synth, demo
-//   "torch"   (librgbdseg_cmd_torch.so, LibTorch, ~0.7 s to load): info, and the model commands
+//   "images"  (librgbdseg_cmd_images.so, OpenCV, ~0.13 s to load): synth, show, plot, convert
+//   "torch"   (librgbdseg_cmd_torch.so, LibTorch, ~0.7 s to load): demo, train, eval, predict, info,
+//             forward, bench, and inspect of a model (--hf-config, --model, --all-variants)
+// The table itself is in plugins.cpp.
 // The executable knows every command's name and summary, and loads a plugin
 // only when one of its commands runs.
 #include <string>

@@ -236,7 +236,11 @@ CocoObject square(int64_t id, int64_t image, int64_t cat, int x0, int y0, int w,
 
 CocoGroundTruth one_image_gt(std::vector<CocoObject> anns) {
   CocoGroundTruth gt;
-  gt.images = {{1, 20, 20, "a.png"}};
+  CocoImage image;
+  image.id = 1;
+  image.height = image.width = 20;
+  image.file_name = "a.png";
+  gt.images = {image};
   gt.categories = {{1, "thing"}};
   gt.image_index = {{1, 0}};
   gt.category_index = {{1, 0}};

@@ -195,12 +195,7 @@ void make_paths_absolute(ojson& j, const std::filesystem::path& dir) {
 ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   const std::string canonical = std::filesystem::weakly_canonical(path).string();
   if (!seen.insert(canonical).second) throw Error(path + ": \"base\" chain loops back to this file");
-  ojson j;
-  try {
-    j = ojson::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": invalid JSON (" + e.what() + ")");
-  }
+  ojson j = read_json_file(path);
   if (!j.is_object()) throw Error(path + ": /: expected an object, got " + type_of(j));
   // Check each file on its own, so a mistake in a base preset names that preset.
   ojson own = j;

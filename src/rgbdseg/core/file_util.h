@@ -2,6 +2,7 @@
 // Whole-file reads and atomic writes. Outputs are never left half-written:
 // bytes go to a temporary name in the same directory, then rename() replaces
 // the target in one step.
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 #include <string_view>
@@ -10,6 +11,11 @@ namespace rgbdseg {
 
 // Reads a whole file; throws Error("<path>: cannot open ...") on failure.
 std::string read_file(const std::string& path);
+
+// Reads and parses a JSON file: Error("<path>: cannot open ...") or
+// Error("<path>: invalid JSON (<the parser's reason>)"). The one reader of JSON
+// files (configs, Hugging Face configs, checkpoints, class maps).
+nlohmann::ordered_json read_json_file(const std::string& path);
 
 // Writes `bytes` to `path` atomically (temporary file + fsync + rename).
 void write_file_atomic(const std::string& path, std::string_view bytes);

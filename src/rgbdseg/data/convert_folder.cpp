@@ -224,12 +224,7 @@ std::string normalise_colour_key(const std::string& key) {
 }  // namespace
 
 ClassMap load_class_map(const std::string& path) {
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
+  const nlohmann::ordered_json j = read_json_file(path);
   if (!j.is_object()) throw Error(path + ": a class map must be a JSON object ({\"prefixes\": {...}, ...})");
   for (const auto& [key, value] : j.items()) {
     if (key != "categories" && key != "prefixes" && key != "colours" && key != "default") {

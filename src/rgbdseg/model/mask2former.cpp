@@ -96,13 +96,7 @@ Mask2FormerOptions mask2former_options_from_hf(const nlohmann::json& c, const st
 }
 
 Mask2FormerOptions load_hf_config(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": invalid JSON (" + e.what() + ")");
-  }
-  return mask2former_options_from_hf(j, path);
+  return mask2former_options_from_hf(nlohmann::json::parse(read_json_file(path).dump()), path);
 }
 
 Mask2FormerImpl::Mask2FormerImpl(Mask2FormerOptions options) : options_(std::move(options)) {

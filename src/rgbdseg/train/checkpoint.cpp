@@ -74,13 +74,7 @@ void save_checkpoint(const std::string& dir, const CheckpointContents& c) {
 TrainerState load_trainer_state(const std::string& dir) {
   const std::string path = dir + "/trainer_state.json";
   if (!file_exists(path)) throw Error(path + ": not found (not a training checkpoint directory)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": invalid JSON (" + e.what() + ")");
-  }
-  return state_from_json(j, path);
+  return state_from_json(nlohmann::json::parse(read_json_file(path).dump()), path);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> load_optimizer_state(const std::string& dir) {

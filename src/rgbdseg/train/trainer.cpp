@@ -87,14 +87,6 @@ InitSpec parse_init(const std::string& init, const std::string& config_hf) {
   return s;
 }
 
-nlohmann::ordered_json read_json_file(const std::string& path) {
-  try {
-    return nlohmann::ordered_json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": invalid JSON (" + e.what() + ")");
-  }
-}
-
 // The short side the model sees in training at scale 1: the middle of the
 // short-side choices, the fixed size, or (no resize, or scales relative to
 // each image) the training images' median short side. Recorded in the saved

@@ -16,6 +16,7 @@
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/data/synthetic_scenes.h"
+#include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/train/trainer.h"
@@ -42,6 +43,7 @@ struct DemoArgs {
 int run_demo(const DemoArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   Config base = start_command("demo", args.common);
+  resolve_device(base.runtime.device);  // a build without the device fails here, in one line
   const auto [h, w] = parse_size(args.size);
   require_empty_output_dir(args.out, args.force, "an earlier demo? pass --force to replace its outputs");
   configure_runtime(base.runtime.threads);
@@ -136,6 +138,7 @@ Command add_demo_command(CLI::App& parent) {
   cmd->add_option("--size", args->size, "scene size HxW")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed of the scenes")->capture_default_str();
   cmd->add_flag("--force", args->force, "replace the outputs of an earlier demo in --out");
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_demo(*args); }};
 }

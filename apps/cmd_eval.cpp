@@ -10,6 +10,7 @@
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/train/build.h"
@@ -27,6 +28,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& args) {
   const Config config = start_command("eval", args.common);
+  resolve_device(config.runtime.device);  // a build without the device fails here, in one line
   const std::string data = args.data.empty() ? config.data.val : args.data;
   if (data.empty()) throw UsageError("no dataset (--data D.json, or data.val in the config)");
   const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
@@ -100,6 +102,7 @@ Command add_eval_command(CLI::App& parent) {
                 "segmentation, e.g. a synthetic-shapes model on COTS)");
   add_depth_options(*cmd, args->depth_args);
   cmd->add_option("--json", args->json_out, "write {stats: [12 numbers, pycocotools order], per_category: [...]} here");
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_eval(*args); }};
 }

@@ -23,6 +23,7 @@
 #include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/inference.h"
 #include "rgbdseg/viz/overlay.h"
@@ -128,6 +129,7 @@ int run_predict(const PredictArgs& args) {
     throw UsageError("--class-agnostic needs --data (it scores against a dataset's categories)");
   }
   const Config config = start_command("predict", args.common);
+  resolve_device(config.runtime.device);  // a build without the device fails here, in one line
   const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   require_empty_output_dir(args.out, args.force);
   configure_runtime(config.runtime.threads);
@@ -188,6 +190,7 @@ Command add_predict_command(CLI::App& parent) {
   cmd->add_flag("--class-agnostic", args->class_agnostic,
                 "with --data: every prediction as one category 'object' (unseen-object segmentation)");
   add_depth_options(*cmd, args->depth_args);
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_predict(*args); }};
 }

@@ -30,6 +30,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/distributed.h"
 #include "rgbdseg/train/trainer.h"
@@ -226,6 +227,7 @@ int launch_workers(int nproc, int threads) {
 int run_train(const TrainArgs& args) {
   if (args.resume && args.force) throw UsageError("--resume and --force: give one (continue the run, or start over)");
   Config config = start_command("train", args.common);
+  resolve_device(config.runtime.device);  // a build without the device fails here, in one line
   if (!args.init.empty()) config.train.init = absolute_init_paths(args.init, std::filesystem::current_path().string());
   const auto group = train::distributed_options_from_environment();
   if (args.nproc > 1) {
@@ -291,6 +293,7 @@ Command add_train_command(CLI::App& parent) {
                   "stop like SIGINT after this many steps of this run: checkpoint, exit 130 (resume with --resume)")
       ->check(non_negative_number());
   add_depth_options(*cmd, args->depth_args);
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_train(*args); }};
 }

@@ -29,6 +29,15 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config) {
   cmd.add_flag("-q,--quiet", args.quiet, "only warnings and errors");
 }
 
+void add_device_option(CLI::App& cmd, CommonArgs& args) {
+  cmd.add_option("--device", args.device, "where the model runs: cpu, cuda or cuda:N (default: runtime.device, cpu)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            return is_device_name(text) ? std::string() : "expected cpu, cuda or cuda:N, got " + text;
+          },
+          "DEVICE"));
+}
+
 std::pair<int, int> parse_size(const std::string& text) {
   int h = 0, w = 0;
   char x = 0, extra = 0;
@@ -101,6 +110,7 @@ Config start_command(const std::string& name, const CommonArgs& args) {
   if (args.quiet) level = LogLevel::Warn;
   set_log_level(level);
   if (args.threads >= 0) config.runtime.threads = args.threads;
+  if (!args.device.empty()) config.runtime.device = args.device;
   // Torch commands pass this to torch_api().configure_runtime(); torch-free
   // work (evaluation, conversion) uses it directly.
   if (config.runtime.threads == 0) config.runtime.threads = hardware_threads();

@@ -18,10 +18,14 @@ struct CommonArgs {
   int threads = -1;                 // -1: from config (0 = all cores)
   bool verbose = false;
   bool quiet = false;
+  std::string device;               // --device (model commands); "" = runtime.device of the config
 };
 
 // with_config: whether the command reads a config file (--config/--set).
 void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config = true);
+
+// --device cpu|cuda|cuda:N for the commands that run a model (runtime.device).
+void add_device_option(CLI::App& cmd, CommonArgs& args);
 
 // Resolves the config, applies log level and threads, logs where we run.
 Config start_command(const std::string& name, const CommonArgs& args);

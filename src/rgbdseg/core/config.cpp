@@ -18,6 +18,7 @@ ojson config_to_json(const Config& c) {
   j["version"] = c.version;
   j["runtime"]["threads"] = c.runtime.threads;
   j["runtime"]["log_level"] = c.runtime.log_level;
+  j["runtime"]["device"] = c.runtime.device;
   j["eval"]["iou_type"] = c.eval.iou_type;
   j["eval"]["use_cats"] = c.eval.use_cats;
   j["eval"]["top_k"] = c.eval.top_k;
@@ -161,6 +162,12 @@ std::string one_of(const std::string& source, const std::string& pointer, const 
 }
 
 }  // namespace
+
+bool is_device_name(const std::string& name) {
+  if (name == "cpu" || name == "cuda") return true;
+  if (name.rfind("cuda:", 0) != 0 || name.size() == 5 || name.size() > 8) return false;
+  return name.find_first_not_of("0123456789", 5) == std::string::npos;
+}
 
 std::string absolute_init_paths(const std::string& init, const std::string& dir) {
   auto absolute = [&](const std::string& p) {
@@ -373,6 +380,10 @@ Config config_from_json(const ojson& json, const std::string& source) {
   if (c.runtime.threads < 0) throw Error(source + ": /runtime/threads: must be >= 0 (0 = all cores)");
   c.runtime.log_level = one_of(source, "/runtime/log_level", resolved["runtime"]["log_level"],
                                {"error", "warn", "info", "debug"});
+  c.runtime.device = resolved["runtime"]["device"];
+  if (!is_device_name(c.runtime.device)) {
+    throw Error(source + ": /runtime/device: expected cpu, cuda or cuda:N; got \"" + c.runtime.device + "\"");
+  }
   c.eval.iou_type = one_of(source, "/eval/iou_type", resolved["eval"]["iou_type"], {"segm", "bbox"});
   c.eval.use_cats = resolved["eval"]["use_cats"];
   model_from_json(resolved["model"], source, c.model);

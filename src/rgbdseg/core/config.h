@@ -20,6 +20,7 @@ constexpr int kConfigVersion = 1;
 struct RuntimeConfig {
   int threads = 0;                 // intra-op threads; 0 = all cores
   std::string log_level = "info";  // error | warn | info | debug
+  std::string device = "cpu";      // cpu | cuda | cuda:N: where models, inputs and the optimizer live
 };
 
 struct EvalConfig {
@@ -172,6 +173,9 @@ Config config_from_json(const nlohmann::ordered_json& json, const std::string& s
 // Defaults <- base chain <- file <- overrides ("a.b=value"; value is JSON if it
 // parses as JSON, otherwise a string). `path` may be empty (defaults only).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// "cpu", "cuda" or "cuda:N" (the form runtime.device and --device take).
+bool is_device_name(const std::string& name);
 
 // train.init's paths ("WEIGHTS" or "hf:CONFIG,WEIGHTS") made absolute against `dir`.
 std::string absolute_init_paths(const std::string& init, const std::string& dir);

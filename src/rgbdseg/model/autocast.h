@@ -1,27 +1,51 @@
 #pragma once
-// bf16 autocast on the CPU for one scope: enabled on construction when asked,
-// disabled (and its cast cache cleared) on destruction, exceptions included.
+// Mixed precision for one scope, per device type: bf16 autocast on the CPU,
+// fp16 or bf16 on CUDA; enabled on construction when asked, disabled (and its
+// cast cache cleared) on destruction, exceptions included.
 #include <ATen/autocast_mode.h>
+#include <c10/core/DeviceType.h>
+#include <string>
+
+#include "rgbdseg/core/error.h"
 
 namespace rgbdseg::model {
 
-class CpuAutocast {
+class Autocast {
  public:
-  explicit CpuAutocast(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  // precision: "f32" (off), "bf16", "fp16" (CUDA only: an Error on the CPU).
+  Autocast(c10::DeviceType device, const std::string& precision) {
+    if (precision == "f32") return;
+    if (precision != "bf16" && precision != "fp16") throw Error("precision: expected f32, bf16 or fp16, got " + precision);
+    const at::ScalarType dtype = precision == "bf16" ? at::kBFloat16 : at::kHalf;
+    if (device == c10::DeviceType::CPU) {
+      if (dtype != at::kBFloat16) throw Error("precision fp16 needs a CUDA device; use bf16 on the CPU");
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      cpu_ = true;
+    } else if (device == c10::DeviceType::CUDA) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      cuda_ = true;
+    } else {
+      throw Error("precision " + precision + ": no autocast for device type " + c10::DeviceTypeName(device, true));
+    }
   }
-  ~CpuAutocast() {
-    if (!enabled_) return;
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
+  ~Autocast() {
+    if (cpu_) at::autocast::set_cpu_enabled(false);
+    if (cuda_) at::autocast::set_enabled(false);
+    if (cpu_ || cuda_) at::autocast::clear_cache();
   }
-  CpuAutocast(const CpuAutocast&) = delete;
-  CpuAutocast& operator=(const CpuAutocast&) = delete;
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
 
  private:
-  bool enabled_;
+  bool cpu_ = false, cuda_ = false;
+};
+
+// The CPU-only form the benchmarks use: bf16 when `enabled`.
+class CpuAutocast : public Autocast {
+ public:
+  explicit CpuAutocast(bool enabled) : Autocast(c10::DeviceType::CPU, enabled ? "bf16" : "f32") {}
 };
 
 }  // namespace rgbdseg::model

@@ -110,8 +110,10 @@ PixelDecoderOutput PixelDecoderImpl::forward(const std::vector<at::Tensor>& feat
   PixelDecoderOutput out;
   out.encoder_input = at::cat(tokens, 1);
   out.position_embeddings = at::cat(pos, 1);
-  const auto spatial_shapes = at::tensor(shape_values, at::kLong).view({op.levels, 2});
-  const auto level_start = at::tensor(starts, at::kLong);
+  // On the features' device, where the attention kernel reads them.
+  const auto device = out.encoder_input.device();
+  const auto spatial_shapes = at::tensor(shape_values, at::kLong).view({op.levels, 2}).to(device);
+  const auto level_start = at::tensor(starts, at::kLong).to(device);
   out.spatial_shapes = spatial_shapes;
   // Reference points: every position's pixel centre, normalised, the same on all levels.
   std::vector<at::Tensor> refs;

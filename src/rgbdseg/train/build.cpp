@@ -4,6 +4,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/safetensors.h"
+#include "rgbdseg/runtime/device.h"
 
 namespace rgbdseg::train {
 
@@ -73,6 +74,7 @@ model::RgbdMask2Former load_model_for_inference(const Config& config, const std:
   model::WeightLoadOptions options;
   options.allow_new_class_head = false;  // evaluation needs the trained head
   model::load_rgbd_weights(*m, file, weights, options);
+  m->to(resolve_device(config.runtime.device));
   m->eval();
   return m;
 }
@@ -143,6 +145,7 @@ InferenceOptions inference_options(const Config& config) {
   io.max_long_side = config.eval.max_long_side;
   io.batch_size = config.eval.batch_size;
   io.workers = std::max(1, config.data.workers);
+  io.device = resolve_device(config.runtime.device);
   return io;
 }
 

@@ -19,7 +19,7 @@ std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, c
   at::NoGradGuard no_grad;
   model::RgbdOutput out;
   {
-    model::CpuAutocast autocast(options.precision == "bf16");
+    model::Autocast autocast(options.device.type(), options.precision);
     out = model.forward(input.pixel_values, input.depth);
   }
   const auto classes = out.class_logits.back().to(at::kFloat), masks = out.mask_logits.back().to(at::kFloat);
@@ -87,7 +87,7 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
   Batch batch;
   size_t image = 0;
   while (loader.next(batch)) {
-    const ModelInput input = make_model_input(batch, nullptr);
+    const ModelInput input = make_model_input(batch, nullptr, options.device);
     std::vector<int64_t> hs, ws;
     for (const auto& s : batch.samples) {
       hs.push_back(warp ? s.rgb.rows : s.original_height);
@@ -104,10 +104,11 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
 
 std::vector<CocoObject> to_coco_results(int64_t image_id, const model::Instances& inst, const LabelMap& labels) {
   std::vector<CocoObject> out;
-  const auto masks = inst.masks.to(at::kByte).contiguous();
+  // Host copies: RLE encoding reads the pixels.
+  const auto masks = inst.masks.to(at::kCPU).to(at::kByte).contiguous();
   const int64_t K = masks.size(0), h = masks.size(1), w = masks.size(2);
-  const auto scores = inst.scores.to(at::kDouble).contiguous();
-  const auto label = inst.labels.contiguous();
+  const auto scores = inst.scores.to(at::kCPU).to(at::kDouble).contiguous();
+  const auto label = inst.labels.to(at::kCPU).contiguous();
   for (int64_t k = 0; k < K; ++k) {
     CocoObject d;
     d.image_id = image_id;

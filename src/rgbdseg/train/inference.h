@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/eval/coco_eval.h"
 #include "rgbdseg/model/postprocess.h"
@@ -24,7 +26,8 @@ struct InferenceOptions {
   int max_long_side = 1333;
   int batch_size = 2;
   int workers = 2;
-  std::string precision = "f32";  // f32 | bf16
+  std::string precision = "f32";  // f32 | bf16 | fp16 (CUDA)
+  c10::Device device = c10::kCPU; // where the model and its inputs live
   bool progress = true;           // a progress bar on stderr
   // The research code's protocol (--protocol seed): images warped to
   // warp_height x warp_width, instances scored at Hugging Face's fixed

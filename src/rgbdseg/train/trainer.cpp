@@ -23,6 +23,7 @@
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/data/loader.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/runtime/device.h"
 #include "rgbdseg/train/adamw.h"
 #include "rgbdseg/train/build.h"
 #include "rgbdseg/train/checkpoint.h"
@@ -174,7 +175,10 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   const int world = run.reducer ? run.reducer->world_size() : 1;
   const bool writer = rank == 0;
   if (config.data.train.empty()) throw Error("config: /data/train is not set (the training dataset JSON)");
-  if (tc.precision == "fp16") throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
+  const c10::Device device = resolve_device(config.runtime.device);
+  if (tc.precision == "fp16" && !device.is_cuda()) {
+    throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
+  }
   if (writer && !run.resume) {
     require_empty_output_dir(run.out_dir, run.force,
                              "a previous run? --resume continues it, --force starts over in it");
@@ -221,6 +225,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   } else if (!init.weights.empty()) {
     model::load_rgbd_weights(*net, read_safetensors(init.weights), init.weights);
   }
+  net->to(device);  // before the optimizer sees the parameters: its state is made on their device
   net->train();
 
   // Parameter groups: backbone (lr x multiplier) or not, decayed or not.
@@ -287,6 +292,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   };
   InferenceOptions io = inference_options(config);
   io.precision = tc.precision;
+  io.device = device;
   io.progress = false;
   auto evaluate = [&]() {
     if (!val_set || !writer) return;
@@ -315,7 +321,6 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   loader.start_epoch(state.epoch, state.batch_in_epoch);
   auto t_last = std::chrono::steady_clock::now();
   int64_t images_since_log = 0;
-  const bool bf16 = tc.precision == "bf16";
   const int64_t first_step = state.step;
   const int64_t num_queries = m2f.transformer_decoder.num_queries;
   bool stop_agreed = false;  // several processes: a stop request every rank has seen (exchanged each step)
@@ -355,7 +360,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
       }
       ++state.batch_in_epoch;
       images_since_log += batch.size;
-      inputs.push_back(make_model_input(batch, &labels));
+      inputs.push_back(make_model_input(batch, &labels, device));
       const Targets targets{inputs.back().masks, inputs.back().labels};
       double count = 0;
       for (const auto& l : targets.labels) count += static_cast<double>(l.size(0));
@@ -371,7 +376,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
       const ModelInput& input = inputs[static_cast<size_t>(micro)];
       model::RgbdOutput out;
       {
-        model::CpuAutocast autocast(bf16);
+        model::Autocast autocast(device.type(), tc.precision);
         out = net->forward(input.pixel_values, input.depth);
       }
       std::vector<at::Tensor> classes, masks;

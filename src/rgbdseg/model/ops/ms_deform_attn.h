@@ -12,10 +12,14 @@
 //   attention_weights   [B, Q, heads, L, P]
 //   returns             [B, Q, heads * D]
 //
-// ms_deform_attn dispatches on the device: the CPU kernel (forward and backward,
-// parallel, float and double) or CUDA when built with it. ms_deform_attn_reference
-// is the plain ATen grid_sample formulation Hugging Face uses, kept for tests.
+// ms_deform_attn dispatches on the value's device type to the kernels registered
+// for it: the CPU kernel (forward and backward, parallel, float and double)
+// registers itself in ms_deform_attn_cpu.cpp; a CUDA kernel slots in as one
+// file that registers its pair the same way. A device type without a kernel is
+// an Error naming it. ms_deform_attn_reference is the plain ATen grid_sample
+// formulation Hugging Face uses (any device), kept for tests.
 #include <ATen/core/Tensor.h>
+#include <c10/core/DeviceType.h>
 
 namespace rgbdseg::ops {
 
@@ -38,5 +42,19 @@ MsDeformAttnGrads ms_deform_attn_backward_cpu(const at::Tensor& grad_output, con
                                               const at::Tensor& spatial_shapes, const at::Tensor& level_start_index,
                                               const at::Tensor& sampling_locations,
                                               const at::Tensor& attention_weights);
+
+// One device type's kernels (same signatures as the CPU pair above).
+struct MsDeformAttnKernel {
+  at::Tensor (*forward)(const at::Tensor& value, const at::Tensor& spatial_shapes, const at::Tensor& level_start_index,
+                        const at::Tensor& sampling_locations, const at::Tensor& attention_weights) = nullptr;
+  MsDeformAttnGrads (*backward)(const at::Tensor& grad_output, const at::Tensor& value,
+                                const at::Tensor& spatial_shapes, const at::Tensor& level_start_index,
+                                const at::Tensor& sampling_locations, const at::Tensor& attention_weights) = nullptr;
+};
+// Registers (or replaces) the kernels of a device type; returns true, so a
+// kernel file can register from a static initialiser.
+bool register_ms_deform_attn_kernel(c10::DeviceType device, MsDeformAttnKernel kernel);
+// The kernels of `device`; Error naming the device type when none is registered.
+const MsDeformAttnKernel& ms_deform_attn_kernel(c10::DeviceType device);
 
 }  // namespace rgbdseg::ops

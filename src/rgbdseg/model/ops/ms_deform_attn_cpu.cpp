@@ -193,4 +193,9 @@ MsDeformAttnGrads ms_deform_attn_backward_cpu(const at::Tensor& grad_output, con
   return g;
 }
 
+namespace {
+const bool kRegistered = register_ms_deform_attn_kernel(
+    c10::DeviceType::CPU, MsDeformAttnKernel{&ms_deform_attn_forward_cpu, &ms_deform_attn_backward_cpu});
+}  // namespace
+
 }  // namespace rgbdseg::ops

@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 
 namespace rgbdseg::app {
 

@@ -18,7 +18,7 @@
 #include "rgbdseg/data/synthetic_scenes.h"
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/train/trainer.h"
 #include "rgbdseg/viz/curves.h"
 #include "rgbdseg/viz/training_log.h"
@@ -87,11 +87,11 @@ int run_demo(const DemoArgs& args) {
   dataset_options.threads = config.runtime.threads;
   RgbdDataset val = load_rgbd_dataset(val_data.annotations_path, dataset_options);
   val.depth_read = depth_read_options(best_config);
-  const train::LabelMap labels = train::model_label_map(net->options(), &val.coco);
-  train::InferenceOptions io = train::inference_options(best_config);  // at the recorded training size
+  const infer::LabelMap labels = infer::model_label_map(net->options(), &val.coco);
+  infer::InferenceOptions io = train::inference_options(best_config);  // at the recorded training size
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
-  const auto evaluation = train::evaluate_dataset(*net, val, labels, io, params);
+  const auto evaluation = infer::evaluate_dataset(*net, val, labels, io, params);
   io.threshold = config.eval.predict_threshold;
   const auto predictions = write_predictions(*net, val, labels, io, (out / "predictions").string());
   const std::string curves = (out / "curves.png").string();

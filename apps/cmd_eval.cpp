@@ -12,7 +12,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/train/build.h"
 
 namespace rgbdseg::app {
@@ -38,21 +38,21 @@ int run_eval(const EvalArgs& args) {
   RgbdDataset dataset = load_rgbd_dataset(data, dataset_options);
   dataset.depth_read = depth;
   auto net = train::load_model_for_inference(config, args.weights);
-  train::LabelMap labels;
+  infer::LabelMap labels;
   if (args.class_agnostic) {
     // Unseen-object segmentation: any mask that covers an object counts,
     // whatever its class; the model's own classes all become one.
-    labels = train::class_agnostic_labels(train::model_label_map(net->options(), nullptr));
-    dataset.coco = train::class_agnostic_ground_truth(dataset.coco);
+    labels = infer::class_agnostic_labels(infer::model_label_map(net->options(), nullptr));
+    dataset.coco = infer::class_agnostic_ground_truth(dataset.coco);
   } else {
-    labels = train::model_label_map(net->options(), &dataset.coco);
-    const std::string mismatch = train::category_mismatch(labels, dataset.coco);
+    labels = infer::model_label_map(net->options(), &dataset.coco);
+    const std::string mismatch = infer::category_mismatch(labels, dataset.coco);
     if (!mismatch.empty()) {
       RGBDSEG_LOG(Warn) << "eval: " << data << ": " << mismatch
                         << "; AP compares mismatched categories (--class-agnostic scores all as one 'object')";
     }
   }
-  train::InferenceOptions io = train::inference_options(config);
+  infer::InferenceOptions io = train::inference_options(config);
   if (args.protocol == "seed") {
     // The research code's numbers: 640x640 warped input, HF's 384x384 mask
     // scoring, ground truth warped to 640x640 (areas at that size).
@@ -63,7 +63,7 @@ int run_eval(const EvalArgs& args) {
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
   params.use_cats = config.eval.use_cats;
-  const auto r = train::evaluate_dataset(*net, dataset, labels, io, params);
+  const auto r = infer::evaluate_dataset(*net, dataset, labels, io, params);
   for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j;

@@ -19,13 +19,13 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/data/dataset.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/viz/overlay.h"
 #include "rgbdseg/train/build.h"
 
@@ -145,20 +145,20 @@ int run_predict(const PredictArgs& args) {
     dataset = pairs_dataset({{args.rgb, args.depth}}, depth);
   }
   auto net = train::load_model_for_inference(config, args.weights);
-  train::LabelMap labels;
+  infer::LabelMap labels;
   if (args.class_agnostic) {
     // The model's own classes, whatever the dataset has: all become one.
-    labels = train::class_agnostic_labels(train::model_label_map(net->options(), nullptr));
+    labels = infer::class_agnostic_labels(infer::model_label_map(net->options(), nullptr));
   } else {
-    labels = train::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
-    const std::string mismatch = args.data.empty() ? "" : train::category_mismatch(labels, dataset.coco);
+    labels = infer::model_label_map(net->options(), args.data.empty() ? nullptr : &dataset.coco);
+    const std::string mismatch = args.data.empty() ? "" : infer::category_mismatch(labels, dataset.coco);
     if (!mismatch.empty()) {
       RGBDSEG_LOG(Warn) << "predict: " << args.data << ": " << mismatch
                         << "; results carry the model's categories (--class-agnostic: all as one 'object')";
     }
   }
 
-  train::InferenceOptions io = train::inference_options(config);
+  infer::InferenceOptions io = train::inference_options(config);
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
   // Nothing half-written on failure: a failed run removes what it wrote.
   OutputDirGuard out(args.out);

@@ -10,7 +10,7 @@
 #include <opencv2/core.hpp>
 
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
 #include "rgbdseg/viz/overlay.h"
 
@@ -44,15 +44,15 @@ std::vector<std::string> prediction_names(const RgbdDataset& dataset) {
 }
 
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdDataset& dataset,
-                                    const train::LabelMap& labels, const train::InferenceOptions& options,
+                                    const infer::LabelMap& labels, const infer::InferenceOptions& options,
                                     const std::string& out_dir) {
   const std::vector<std::string> names = prediction_names(dataset);
   auto output = [&](const char* folder, size_t i) { return std::string(folder) + "/" + names[i] + ".png"; };
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   int64_t instances_total = 0;
-  train::predict_dataset(net, dataset, options, [&](size_t i, const model::Instances& inst) {
+  infer::predict_dataset(net, dataset, options, [&](size_t i, const model::Instances& inst) {
     const CocoImage& img = dataset.coco.images[i];
-    const auto dets = train::to_coco_results(img.id, inst, labels);
+    const auto dets = infer::to_coco_results(img.id, inst, labels);
     const cv::Mat rgb = read_rgb(dataset.rgb_path(i));
     std::vector<LabelledMask> drawn;
     cv::Mat ids(static_cast<int>(img.height), static_cast<int>(img.width), CV_16UC1, cv::Scalar(0));

@@ -13,7 +13,7 @@
 
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/model/rgbd_model.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 
 namespace rgbdseg::app {
 
@@ -27,7 +27,7 @@ std::vector<std::string> prediction_names(const RgbdDataset& dataset);
 
 // Writes into `out_dir`, which the caller has checked and created.
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset,
-                                    const train::LabelMap& labels, const train::InferenceOptions& options,
+                                    const infer::LabelMap& labels, const infer::InferenceOptions& options,
                                     const std::string& out_dir);
 
 }  // namespace rgbdseg::app

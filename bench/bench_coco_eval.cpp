@@ -18,8 +18,8 @@
 #include "naive_coco_eval.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/memory.h"
-#include "rgbdseg/eval/coco_eval.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/coco_eval.h"
+#include "rgbdseg/coco/rle.h"
 
 using namespace rgbdseg;
 using ojson = nlohmann::ordered_json;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/eval/coco_eval.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/coco_eval.h"
+#include "rgbdseg/coco/rle.h"
 
 namespace rgbdseg::bench {
 

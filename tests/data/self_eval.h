@@ -7,7 +7,7 @@
 #include <string>
 
 #include "rgbdseg/data/dataset.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 
 namespace rgbdseg::testing {
 

@@ -17,8 +17,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "rgbdseg/core/error.h"
-#include "rgbdseg/eval/coco_dataset.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_dataset.h"
+#include "rgbdseg/coco/coco_eval.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 

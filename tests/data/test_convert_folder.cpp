@@ -16,7 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "rgbdseg/core/error.h"
-#include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/coco/coco_dataset.h"
 #include "data/self_eval.h"
 #include "temp_dir.h"
 

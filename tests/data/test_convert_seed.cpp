@@ -11,8 +11,8 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/data/convert_seed.h"
-#include "rgbdseg/eval/coco_dataset.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/coco_dataset.h"
+#include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
 #include "data/self_eval.h"
 #include "error_message.h"

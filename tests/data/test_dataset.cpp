@@ -11,7 +11,7 @@
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/data/dataset_writer.h"
 #include "rgbdseg/data/synthetic_scenes.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 #include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
 #include "temp_dir.h"

@@ -15,7 +15,7 @@
 #include "rgbdseg/data/loader.h"
 #include "rgbdseg/model/depth_fusion.h"
 #include "rgbdseg/train/build.h"
-#include "rgbdseg/train/model_input.h"
+#include "rgbdseg/infer/model_input.h"
 #include "temp_dir.h"
 #include "tiny_hf_config.h"
 
@@ -39,7 +39,7 @@ at::Tensor model_depth(const std::string& path, const Config& config) {
   RgbdDataset ds = load_rgbd_dataset(path);
   ds.depth_read = depth_read_options(config);
   const Batch batch = collate({load_sample(ds, 0)}, 1);
-  return train::make_model_input(batch, nullptr).depth;
+  return infer::make_model_input(batch, nullptr).depth;
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ TEST(BuildOptions, EachSectionMapsToItsOptions) {
   const train::CriterionOptions co = train::criterion_options(c.train.criterion);
   EXPECT_EQ(co.num_points, 64);
   EXPECT_DOUBLE_EQ(co.no_object_weight, 0.2);
-  const train::InferenceOptions io = train::inference_options(c);
+  const infer::InferenceOptions io = train::inference_options(c);
   EXPECT_EQ(io.short_side, 240);  // 0 = the recorded training size
   EXPECT_EQ(io.top_k, 7);
   EXPECT_EQ(train::inference_options(load_config("", {"eval.short_side=-1", "model.train_short_side=240"})).short_side, 0);

@@ -16,8 +16,8 @@
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/train/adamw.h"
 #include "rgbdseg/train/criterion.h"
-#include "rgbdseg/train/inference.h"
-#include "rgbdseg/train/model_input.h"
+#include "rgbdseg/infer/inference.h"
+#include "rgbdseg/infer/model_input.h"
 #include "apps/run_tool.h"
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
@@ -71,11 +71,11 @@ TEST(Device, ATrainingStepKeepsEveryTensorOnTheRequestedDevice) {
   for (auto& p : net->named_parameters()) groups[0].params.emplace_back(p.key(), p.value());
   train::AdamW optimizer(groups);
 
-  train::LabelMap labels;
+  infer::LabelMap labels;
   labels.category_ids = {1, 2, 3};
   labels.names = {"box", "disc", "other"};
   const Batch batch = scene_batch();
-  const train::ModelInput input = train::make_model_input(batch, &labels, device);
+  const infer::ModelInput input = infer::make_model_input(batch, &labels, device);
   EXPECT_ON(input.pixel_values, device);
   EXPECT_ON(input.depth, device);
   EXPECT_ON(input.pixel_mask, device);
@@ -120,11 +120,11 @@ TEST(Device, InferenceKeepsTheModelAndItsOutputsOnTheRequestedDevice) {
   model::RgbdMask2Former net(rgbdseg::testing::tiny_rgbd("full"));
   net->to(device);
   net->eval();
-  train::InferenceOptions options;
+  infer::InferenceOptions options;
   options.device = device;
   const Batch batch = scene_batch();
-  const train::ModelInput input = train::make_model_input(batch, nullptr, device);
-  const auto instances = train::predict_batch(*net, input, {40, 40}, {56, 56}, options);
+  const infer::ModelInput input = infer::make_model_input(batch, nullptr, device);
+  const auto instances = infer::predict_batch(*net, input, {40, 40}, {56, 56}, options);
   ASSERT_EQ(instances.size(), 2u);
   for (const auto& inst : instances) {
     EXPECT_ON(inst.masks, device);
@@ -133,10 +133,10 @@ TEST(Device, InferenceKeepsTheModelAndItsOutputsOnTheRequestedDevice) {
     EXPECT_EQ(inst.masks.size(2), 56);
   }
   // COCO results come back to the host (RLE), whatever the device.
-  train::LabelMap labels;
+  infer::LabelMap labels;
   labels.category_ids = {1, 2, 3};
   labels.names = {"a", "b", "c"};
-  const auto dets = train::to_coco_results(1, instances[0], labels);
+  const auto dets = infer::to_coco_results(1, instances[0], labels);
   EXPECT_EQ(dets.size(), static_cast<size_t>(instances[0].masks.size(0)));
 }
 

@@ -24,7 +24,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/model/weights.h"
 #include "rgbdseg/train/checkpoint.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/train/trainer.h"
 #include "rgbdseg/train/build.h"
 #include "temp_dir.h"
@@ -33,6 +33,7 @@
 
 using namespace rgbdseg;
 using namespace rgbdseg::train;
+using namespace rgbdseg::infer;
 using rgbdseg::testing::ScopedTempDir;
 using ::testing::HasSubstr;
 using json = nlohmann::json;

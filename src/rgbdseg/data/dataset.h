@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/coco/coco_dataset.h"
 #include "rgbdseg/io/image_io.h"
 
 namespace rgbdseg {

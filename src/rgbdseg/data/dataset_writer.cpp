@@ -6,7 +6,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
 
 namespace rgbdseg {

@@ -12,7 +12,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/parallel.h"
 #include "rgbdseg/data/dataset_writer.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
 
 namespace rgbdseg {

@@ -5,6 +5,9 @@
 // One image at a time on the CPU; host synchronisation is allowed here, unlike
 // in the model's metric mode.
 //
+// Used only by the parity tests (tests/model/test_seed_depth.cpp): the model
+// never calls it; it documents, executably, what the research code computes.
+//
 //   depth8 (uint8, resized) -> seed_gradient_features -> G, M      (DGGM input)
 //   depth8 (uint8, PIL-resized) -> seed_depth_pixel_values -> channels 3..5
 //     -> seed_grey -> D -> seed_depth_decomposition(D, r) -> region masks (DSAM)

@@ -134,8 +134,8 @@ ScheduleOptions schedule_options(const TrainConfig& c) {
   return o;
 }
 
-InferenceOptions inference_options(const Config& config) {
-  InferenceOptions io;
+infer::InferenceOptions inference_options(const Config& config) {
+  infer::InferenceOptions io;
   io.top_k = config.eval.top_k;
   io.threshold = config.eval.score_threshold;
   io.short_side = config.eval.short_side > 0    ? config.eval.short_side

@@ -10,7 +10,7 @@
 #include "rgbdseg/data/transforms.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/train/criterion.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/train/lr_schedule.h"
 
 namespace rgbdseg::train {
@@ -31,6 +31,6 @@ ScheduleOptions schedule_options(const TrainConfig& train);
 
 // The eval section (threshold: eval.score_threshold; short side:
 // eval.short_side, 0 meaning the recorded training size model.train_short_side).
-InferenceOptions inference_options(const Config& config);
+infer::InferenceOptions inference_options(const Config& config);
 
 }  // namespace rgbdseg::train

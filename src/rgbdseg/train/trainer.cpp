@@ -28,11 +28,19 @@
 #include "rgbdseg/train/build.h"
 #include "rgbdseg/train/checkpoint.h"
 #include "rgbdseg/train/criterion.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 #include "rgbdseg/train/lr_schedule.h"
-#include "rgbdseg/train/model_input.h"
+#include "rgbdseg/infer/model_input.h"
 
 namespace rgbdseg::train {
+
+// The trainer evaluates and builds model inputs with infer/.
+using infer::evaluate_dataset;
+using infer::InferenceOptions;
+using infer::label_map_of;
+using infer::LabelMap;
+using infer::make_model_input;
+using infer::ModelInput;
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 #include "test_paths.h"
 
 using namespace rgbdseg;

@@ -1,4 +1,4 @@
-#include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/coco/coco_dataset.h"
 
 #include <simdjson.h>
 

@@ -11,7 +11,7 @@
 
 #include "rgbdseg/core/camera.h"
 #include "rgbdseg/core/depth_encoding.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 
 namespace rgbdseg {
 

@@ -1,4 +1,4 @@
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/infer/inference.h"
 
 #include <ATen/ATen.h>
 #include <algorithm>
@@ -7,11 +7,11 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/progress.h"
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 
 #include <opencv2/imgproc.hpp>
 
-namespace rgbdseg::train {
+namespace rgbdseg::infer {
 
 std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
                                             const std::vector<int64_t>& out_heights,
@@ -222,4 +222,4 @@ EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdD
   return r;
 }
 
-}  // namespace rgbdseg::train
+}  // namespace rgbdseg::infer

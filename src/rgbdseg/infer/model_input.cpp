@@ -1,10 +1,10 @@
-#include "rgbdseg/train/model_input.h"
+#include "rgbdseg/infer/model_input.h"
 
 #include <ATen/ATen.h>
 
 #include "rgbdseg/core/error.h"
 
-namespace rgbdseg::train {
+namespace rgbdseg::infer {
 
 int64_t LabelMap::index_of(int64_t category_id) const {
   for (size_t i = 0; i < category_ids.size(); ++i) {
@@ -56,4 +56,4 @@ ModelInput make_model_input(const Batch& batch, const LabelMap* labels, const c1
   return in;
 }
 
-}  // namespace rgbdseg::train
+}  // namespace rgbdseg::infer

@@ -11,12 +11,12 @@
 #include <c10/core/Device.h>
 
 #include "rgbdseg/data/dataset.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 #include "rgbdseg/model/postprocess.h"
 #include "rgbdseg/model/rgbd_model.h"
-#include "rgbdseg/train/model_input.h"
+#include "rgbdseg/infer/model_input.h"
 
-namespace rgbdseg::train {
+namespace rgbdseg::infer {
 
 struct InferenceOptions {
   int64_t top_k = 100;
@@ -83,4 +83,4 @@ std::string category_mismatch(const LabelMap& model_labels, const CocoGroundTrut
 EvaluationResult evaluate_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset, const LabelMap& labels,
                                   const InferenceOptions& options, const CocoEvalParams& params = {});
 
-}  // namespace rgbdseg::train
+}  // namespace rgbdseg::infer

@@ -1,4 +1,4 @@
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 
 #include <algorithm>
 #include <cmath>

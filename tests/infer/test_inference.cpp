@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "rgbdseg/eval/rle.h"
-#include "rgbdseg/train/inference.h"
+#include "rgbdseg/coco/rle.h"
+#include "rgbdseg/infer/inference.h"
 
 using namespace rgbdseg;
 
@@ -32,7 +32,7 @@ TEST(Inference, WarpedGroundTruthIsTheNearestNeighbourMaskAtTheNewSize) {
   gt.annotations.push_back(a);
 
   // Warp to 40x40: rows x4, columns x2. Nearest neighbour reads source (floor(y/4), floor(x/2)).
-  const CocoGroundTruth warped = train::warp_ground_truth(gt, 40, 40);
+  const CocoGroundTruth warped = infer::warp_ground_truth(gt, 40, 40);
   ASSERT_EQ(warped.images[0].height, 40);
   ASSERT_EQ(warped.images[0].width, 40);
   const auto& m = warped.annotations[0].mask;

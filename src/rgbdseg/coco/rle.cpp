@@ -1,4 +1,4 @@
-#include "rgbdseg/eval/rle.h"
+#include "rgbdseg/coco/rle.h"
 
 #include <algorithm>
 #include <cmath>

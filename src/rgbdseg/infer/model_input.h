@@ -11,9 +11,9 @@
 #include <c10/core/Device.h>
 
 #include "rgbdseg/data/loader.h"
-#include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/coco/coco_dataset.h"
 
-namespace rgbdseg::train {
+namespace rgbdseg::infer {
 
 // Dataset category ids <-> the model's class indices 0..L-1.
 struct LabelMap {
@@ -37,4 +37,4 @@ struct ModelInput {
 // `labels` may be null when targets are not needed (inference).
 ModelInput make_model_input(const Batch& batch, const LabelMap* labels, const c10::Device& device = c10::kCPU);
 
-}  // namespace rgbdseg::train
+}  // namespace rgbdseg::infer

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "rgbdseg/eval/coco_dataset.h"
+#include "rgbdseg/coco/coco_dataset.h"
 
 namespace rgbdseg {
 

@@ -8,7 +8,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/eval/coco_eval.h"
+#include "rgbdseg/coco/coco_eval.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 

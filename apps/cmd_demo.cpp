@@ -14,6 +14,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/data/synthetic_scenes.h"
 #include "rgbdseg/runtime/device.h"
@@ -73,7 +74,10 @@ int run_demo(const DemoArgs& args) {
   train::TrainRunOptions run;
   run.out_dir = (out / "train").string();
   run.force = args.force;
+  ProgressBar train_bar("train", config.train.max_steps, "steps");
+  run.progress = train_bar.callback();
   const auto trained = train::train_model(config, run);
+  train_bar.finish();
   if (trained.interrupted) {
     std::printf("rgbdseg demo: interrupted; the training checkpoint is in %s\n", trained.last_checkpoint.c_str());
     return 130;
@@ -91,9 +95,16 @@ int run_demo(const DemoArgs& args) {
   infer::InferenceOptions io = train::inference_options(best_config);  // at the recorded training size
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
+  const int64_t val_images = static_cast<int64_t>(val.coco.images.size());
+  ProgressBar eval_bar("inference", val_images, "images");
+  io.progress = eval_bar.callback();
   const auto evaluation = infer::evaluate_dataset(*net, val, labels, io, params);
+  eval_bar.finish();
   io.threshold = config.eval.predict_threshold;
+  ProgressBar predict_bar("predict", val_images, "images");
+  io.progress = predict_bar.callback();
   const auto predictions = write_predictions(*net, val, labels, io, (out / "predictions").string());
+  predict_bar.finish();
   const std::string curves = (out / "curves.png").string();
   write_rgb_png(curves, draw_training_curves(read_training_log(run.out_dir + "/train.jsonl")));
 

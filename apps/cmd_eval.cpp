@@ -8,6 +8,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/device.h"
@@ -63,7 +64,10 @@ int run_eval(const EvalArgs& args) {
   CocoEvalParams params;
   params.num_threads = config.runtime.threads;
   params.use_cats = config.eval.use_cats;
+  ProgressBar bar("inference", static_cast<int64_t>(dataset.coco.images.size()), "images");
+  io.progress = bar.callback();
   const auto r = infer::evaluate_dataset(*net, dataset, labels, io, params);
+  bar.finish();
   for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j;

@@ -18,6 +18,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_header.h"
@@ -162,7 +163,10 @@ int run_predict(const PredictArgs& args) {
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
   // Nothing half-written on failure: a failed run removes what it wrote.
   OutputDirGuard out(args.out);
+  ProgressBar bar("predict", static_cast<int64_t>(dataset.coco.images.size()), "images");
+  io.progress = bar.callback();
   const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out);
+  bar.finish();
   out.commit();
   RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << summary.instances
                     << " instances (score >= " << io.threshold << ")";

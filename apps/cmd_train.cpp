@@ -2,26 +2,15 @@
 // train/trainer.h). Checkpoints go to OUT/last (with the optimizer, for
 // --resume) and the best weights by validation mask AP to OUT/best.
 //
-// Data parallel: `--nproc N` starts N copies of this command (one process per
-// device, each with threads / N intra-op threads) that meet on loopback, like
-// torchrun would; a process started with RANK and WORLD_SIZE in its
-// environment (torchrun, or those children) joins that group instead.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+// Data parallel: `--nproc N` starts N copies of this command (train/launcher.h)
+// that meet on loopback, like torchrun would; a process started with RANK and
+// WORLD_SIZE in its environment (torchrun, or those children) joins that group.
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,12 +19,12 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/distributed.h"
+#include "rgbdseg/train/launcher.h"
 #include "rgbdseg/train/trainer.h"
-
-extern char** environ;
 
 namespace rgbdseg::app {
 
@@ -49,178 +38,6 @@ struct TrainArgs {
   int64_t stop_after = 0;
   DepthArgs depth_args;
 };
-
-// ---- the --nproc launcher ----
-
-// The children, for the signal handler (forwards SIGINT/SIGTERM so they checkpoint).
-constexpr int kMaxProcs = 1024;
-pid_t g_children[kMaxProcs];
-volatile sig_atomic_t g_num_children = 0;
-
-extern "C" void forward_signal(int sig) {
-  for (int i = 0; i < g_num_children; ++i) {
-    if (g_children[i] > 0) ::kill(g_children[i], sig);
-  }
-}
-
-std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  size_t start = 0;
-  while (start < all.size()) {
-    size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    args.push_back(all.substr(start, end - start));
-    start = end + 1;
-  }
-  if (args.empty()) throw Error("--nproc: cannot read this process's command line from /proc/self/cmdline");
-  return args;
-}
-
-// The arguments without `--nproc N` and `--threads N` (the children get their own --threads).
-std::vector<std::string> child_arguments(const std::vector<std::string>& args, int threads) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (i > 0 && (a == "--nproc" || a == "--threads")) {
-      ++i;  // and its value
-      continue;
-    }
-    if (i > 0 && (a.rfind("--nproc=", 0) == 0 || a.rfind("--threads=", 0) == 0)) continue;
-    out.push_back(a);
-  }
-  out.push_back("--threads");
-  out.push_back(std::to_string(threads));
-  return out;
-}
-
-// A TCP port on loopback that nothing listens on right now.
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw Error(std::string("--nproc: cannot create a socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw Error(std::string("--nproc: cannot find a free port on 127.0.0.1: ") + std::strerror(e));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
-// Starts nproc copies of this command as ranks 0..nproc-1 on loopback, waits
-// for all of them, and returns the first failure's exit status (0 if none).
-// A failure other than an interruption (130) kills the others: they could
-// only wait for the missing rank.
-int launch_workers(int nproc, int threads) {
-  if (nproc > kMaxProcs) throw UsageError("--nproc " + std::to_string(nproc) + ": at most " + std::to_string(kMaxProcs));
-  char exe[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(std::string("--nproc: cannot resolve /proc/self/exe: ") + std::strerror(errno));
-  exe[n] = '\0';
-  const std::vector<std::string> args = child_arguments(own_command_line(), std::max(1, threads / nproc));
-  const int port = free_loopback_port();
-  RGBDSEG_LOG(Info) << "train: starting " << nproc << " processes (rendezvous 127.0.0.1:" << port << ", "
-                    << std::max(1, threads / nproc) << " threads each)";
-
-  std::vector<std::string> base_env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string kv = *e;
-    const std::string key = kv.substr(0, kv.find('='));
-    if (key == "RANK" || key == "WORLD_SIZE" || key == "LOCAL_RANK" || key == "LOCAL_WORLD_SIZE" ||
-        key == "MASTER_ADDR" || key == "MASTER_PORT") {
-      continue;
-    }
-    base_env.push_back(kv);
-  }
-
-  struct sigaction forward {}, old_int {}, old_term {};
-  forward.sa_handler = forward_signal;
-  sigemptyset(&forward.sa_mask);
-  forward.sa_flags = SA_RESTART;
-  ::sigaction(SIGINT, &forward, &old_int);
-  ::sigaction(SIGTERM, &forward, &old_term);
-  auto restore_signals = [&] {
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-  };
-
-  std::vector<pid_t> pids;
-  auto kill_all = [&](int sig) {
-    for (pid_t p : pids) {
-      if (p > 0) ::kill(p, sig);
-    }
-  };
-  for (int rank = 0; rank < nproc; ++rank) {
-    std::vector<std::string> env = base_env;
-    env.push_back("RANK=" + std::to_string(rank));
-    env.push_back("LOCAL_RANK=" + std::to_string(rank));
-    env.push_back("WORLD_SIZE=" + std::to_string(nproc));
-    env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
-    env.push_back("MASTER_ADDR=127.0.0.1");
-    env.push_back("MASTER_PORT=" + std::to_string(port));
-    std::vector<char*> argv, envp;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& kv : env) envp.push_back(const_cast<char*>(kv.c_str()));
-    envp.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, exe, nullptr, nullptr, argv.data(), envp.data());
-    if (rc != 0) {
-      kill_all(SIGKILL);
-      for (pid_t p : pids) ::waitpid(p, nullptr, 0);
-      g_num_children = 0;
-      restore_signals();
-      throw Error("--nproc: cannot start " + std::string(exe) + ": " + std::strerror(rc));
-    }
-    pids.push_back(pid);
-    g_children[rank] = pid;
-    g_num_children = rank + 1;
-  }
-
-  int first_failure = 0;
-  bool killed = false;
-  size_t running = pids.size();
-  while (running > 0) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;  // ECHILD: none left
-    }
-    const auto it = std::find(pids.begin(), pids.end(), pid);
-    if (it == pids.end()) continue;
-    const int rank = static_cast<int>(it - pids.begin());
-    *it = -1;  // reaped: never signal a recycled pid
-    g_children[rank] = -1;
-    --running;
-    const int code = exit_code_of(status);
-    // 130 from exit(): stopped by a signal after checkpointing (every rank stops at the same step).
-    const bool interrupted = WIFEXITED(status) && code == 130;
-    if (code != 0 && first_failure == 0) first_failure = code;
-    if (code != 0 && !interrupted && !killed && running > 0) {
-      RGBDSEG_LOG(Warn) << "train: rank " << rank << " exited with status " << code << "; stopping the other "
-                        << running << " process(es)";
-      kill_all(SIGKILL);
-      killed = true;
-    }
-  }
-  g_num_children = 0;
-  restore_signals();
-  return first_failure;
-}
 
 // ---- one process (a rank of a group, or alone) ----
 
@@ -242,7 +59,7 @@ int run_train(const TrainArgs& args) {
     }
     // Checked here too, so a refusal is one line rather than one per rank.
     if (!args.resume) require_empty_output_dir(args.out, args.force, "a previous run? --resume continues it, --force starts over in it");
-    return launch_workers(args.nproc, config.runtime.threads);
+    return train::launch_local_workers(args.nproc, config.runtime.threads);
   }
   const int rank = group ? group->rank : 0;
   // Rank 0 reports; the others only warn (and fail loudly).
@@ -259,9 +76,14 @@ int run_train(const TrainArgs& args) {
   run.force = args.force;
   run.depth_read = apply_depth_flags(args.depth_args, depth_read_options(config));
   run.stop_after_steps = args.stop_after;
-  run.progress = rank == 0;
+  std::optional<ProgressBar> bar;  // rank 0 reports
+  if (rank == 0) {
+    bar.emplace("train", config.train.max_steps, "steps");
+    run.progress = bar->callback();
+  }
   if (group) run.reducer = std::make_shared<train::GlooReducer>(*group);
   const auto r = train::train_model(config, run);
+  if (bar) bar->finish();
   if (r.interrupted) {
     if (rank == 0) std::printf("%s\n", r.last_checkpoint.c_str());
     return 130;  // like a shell's SIGINT exit status: stopped, resumable

@@ -101,7 +101,9 @@ TEST(Device, ATrainingStepKeepsEveryTensorOnTheRequestedDevice) {
   optimizer.step(1e-3);
   for (const auto& p : net->named_parameters()) {
     EXPECT_EQ(p.value().device(), device) << p.key();
-    if (p.value().grad().defined()) EXPECT_EQ(p.value().grad().device(), device) << p.key();
+    if (p.value().grad().defined()) {
+      EXPECT_EQ(p.value().grad().device(), device) << p.key();
+    }
   }
   for (const auto& b : net->named_buffers()) EXPECT_EQ(b.value().device(), device) << b.key();
   size_t state_tensors = 0;

@@ -96,7 +96,7 @@ TrainRunOptions run_options(const std::string& out) {
   TrainRunOptions r;
   r.out_dir = out;
   r.handle_signals = false;  // not the test binary's handlers
-  r.progress = false;
+  r.progress = nullptr;
   return r;
 }
 
@@ -244,7 +244,7 @@ TEST_F(TrainerTest, OverfitsAFewImages) {
   const Config best = load_config(tmp.file("run/best/config.json"));
   auto net = train::load_model_for_inference(best, tmp.file("run/best/model.safetensors"));
   InferenceOptions io;
-  io.progress = false;
+  io.progress = nullptr;
   io.workers = 1;
   const auto e = evaluate_dataset(*net, ds, model_label_map(net->options(), &ds.coco), io);
   EXPECT_EQ(e.coco.stats[0], ap);

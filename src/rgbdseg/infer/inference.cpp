@@ -82,8 +82,8 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
   const bool was_training = model.is_training();
   model.eval();
   loader.start_epoch(0);
-  std::unique_ptr<ProgressBar> bar;
-  if (options.progress) bar = std::make_unique<ProgressBar>("inference", static_cast<int64_t>(dataset.coco.images.size()), "images");
+  const int64_t total = static_cast<int64_t>(dataset.coco.images.size());
+  if (options.progress) options.progress(0, total);
   Batch batch;
   size_t image = 0;
   while (loader.next(batch)) {
@@ -96,7 +96,7 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
     const auto instances = predict_batch(model, input, hs, ws, options);
     for (const auto& inst : instances) {
       sink(image++, inst);
-      if (bar) bar->advance();
+      if (options.progress) options.progress(static_cast<int64_t>(image), total);
     }
   }
   if (was_training) model.train();

@@ -10,6 +10,7 @@
 
 #include <c10/core/Device.h>
 
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/coco/coco_eval.h"
 #include "rgbdseg/model/postprocess.h"
@@ -28,7 +29,7 @@ struct InferenceOptions {
   int workers = 2;
   std::string precision = "f32";  // f32 | bf16 | fp16 (CUDA)
   c10::Device device = c10::kCPU; // where the model and its inputs live
-  bool progress = true;           // a progress bar on stderr
+  ProgressCallback progress;      // (images done, total); the program draws the bar; null = none
   // The research code's protocol (--protocol seed): images warped to
   // warp_height x warp_width, instances scored at Hugging Face's fixed
   // hf_resize (384) and returned at the WARPED size, not the original.

@@ -301,7 +301,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   InferenceOptions io = inference_options(config);
   io.precision = tc.precision;
   io.device = device;
-  io.progress = false;
+  io.progress = nullptr;  // evaluation inside training reports through the log, not a second bar
   auto evaluate = [&]() {
     if (!val_set || !writer) return;
     CocoEvalParams params;
@@ -321,11 +321,8 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   };
 
   TrainResult result;
-  std::optional<ProgressBar> bar;  // rank 0's only
-  if (run.progress && writer) {
-    bar.emplace("train", tc.max_steps, "steps");
-    bar->update(state.step);
-  }
+  const ProgressCallback progress = writer ? run.progress : nullptr;
+  if (progress) progress(state.step, tc.max_steps);
   loader.start_epoch(state.epoch, state.batch_in_epoch);
   auto t_last = std::chrono::steady_clock::now();
   int64_t images_since_log = 0;
@@ -444,7 +441,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
     const double lr = tc.lr * lr_factor(schedule, state.step);
     optimizer.step(lr);
     ++state.step;
-    if (bar) bar->update(state.step);
+    if (progress) progress(state.step, tc.max_steps);
     const double loss = loss_sum / tc.accumulate;
     result.final_loss = loss;
     if (log && (state.step % tc.log_every == 0 || state.step == tc.max_steps || state.step == 1)) {
@@ -461,7 +458,6 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
     if (tc.eval_every > 0 && state.step % tc.eval_every == 0 && state.step < tc.max_steps) evaluate();
     if (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && state.step < tc.max_steps) save(last_dir, true);
   }
-  if (bar) bar->finish();
   if (!result.interrupted) {
     evaluate();
     if (!val_set || state.best_step < 0) {

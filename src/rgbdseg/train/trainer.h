@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "rgbdseg/core/config.h"
+#include "rgbdseg/core/progress.h"
 #include "rgbdseg/core/depth_encoding.h"
 
 namespace rgbdseg::train {
@@ -36,7 +37,7 @@ struct TrainRunOptions {
   std::optional<DepthReadOptions> depth_read;
   std::shared_ptr<GradientReducer> reducer;  // null: single process
   bool handle_signals = true;                // SIGINT/SIGTERM: checkpoint, then stop
-  bool progress = true;
+  ProgressCallback progress;  // (steps done, max_steps), rank 0 only; the program draws the bar; null = none
   // Stop as a signal would after this many steps in this run (0 = never):
   // a deterministic interruption, for tests and for time-sliced jobs.
   int64_t stop_after_steps = 0;

@@ -412,3 +412,46 @@ TEST_F(TrainerTest, InitFromAHuggingFaceCheckpointKeepsItsWeights) {
   EXPECT_EQ(ours.find("class_predictor.weight")->shape[0], 4);
   EXPECT_NE(ours.find("depth.predictor.out.bias"), nullptr);
 }
+
+// A new behaviour is a hook: it sees the run before the first step, every
+// step (with what the step did, after the built-in hooks) and the end.
+TEST_F(TrainerTest, HooksSeeEveryStepAndTheEnd) {
+  struct Recorder : TrainHook {
+    std::vector<int64_t> steps;
+    std::vector<double> losses;
+    int before = 0, after = 0;
+    bool saw_best_before_end = false;
+    void before_train(TrainContext& c) override {
+      ++before;
+      EXPECT_EQ(c.state.step, 0);
+    }
+    void after_step(TrainContext& c, const StepOutcome& o) override {
+      EXPECT_TRUE(o.taken);
+      EXPECT_EQ(o.images, 2);  // batch_size 2, one process
+      EXPECT_EQ(o.losses.size(), 3u);
+      steps.push_back(c.state.step);
+      losses.push_back(o.loss);
+    }
+    void after_train(TrainContext& c) override {
+      ++after;
+      // Runs after the built-in end hooks: best/ and last/ are written.
+      saw_best_before_end = file_exists(c.best_dir + "/model.safetensors") && file_exists(c.last_dir + "/trainer_state.json");
+    }
+  };
+  const std::string data = write_scenes(tmp, "data", 4, 64, 80, 5, /*single_class=*/false);
+  Config c = quick_config(hf, data, "rgb");
+  c.train.max_steps = 3;
+  TrainRunOptions options = run_options(tmp.file("run"));
+  auto recorder = std::make_shared<Recorder>();
+  options.hooks.push_back(recorder);
+  const TrainResult r = train_model(c, options);
+  EXPECT_EQ(recorder->before, 1);
+  EXPECT_EQ(recorder->after, 1);
+  EXPECT_EQ(recorder->steps, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_TRUE(recorder->saw_best_before_end);
+  // The losses the hook saw are the ones the log recorded.
+  const auto lines = log_lines(tmp.file("run/train.jsonl"), "train");
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(lines[i]["loss"].get<double>(), recorder->losses[i]) << i;
+  EXPECT_EQ(r.final_loss, recorder->losses.back());
+}

@@ -4,6 +4,7 @@
 #include "rgbdseg/model/autocast.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -172,6 +173,245 @@ class JsonLog {
   std::ofstream out_;
 };
 
+// One optimizer step: the micro-batches, forward, loss, backward, the
+// all-reduce across ranks, clipping and the update. Owns nothing.
+class StepRunner {
+ public:
+  StepRunner(const TrainConfig& tc, model::RgbdMask2FormerImpl& net, AdamW& optimizer,
+             const std::vector<at::Tensor>& trainable, DataLoader& loader, const LabelMap& labels,
+             const CriterionOptions& criterion, const ScheduleOptions& schedule, GradientReducer* reducer,
+             c10::Device device, int batch_size, int64_t num_queries)
+      : tc_(tc), net_(net), optimizer_(optimizer), trainable_(trainable), loader_(loader), labels_(labels),
+        criterion_(criterion), schedule_(schedule), reducer_(reducer), device_(device), batch_size_(batch_size),
+        num_queries_(num_queries), rank_(reducer ? reducer->rank() : 0), world_(reducer ? reducer->world_size() : 1) {}
+
+  // With several ranks, `stop_agreed` becomes true once any rank asked to stop.
+  StepOutcome run(TrainerState& state, bool& stop_agreed) {
+    // Seeds derived from the step: a resumed run draws exactly what the uninterrupted one did.
+    at::manual_seed(static_cast<uint64_t>(tc_.seed) * 1000003ULL + static_cast<uint64_t>(state.step));
+    // Loss points keyed by (seed, step, set, global image index): the same
+    // whether the global batch runs in one process or is split across ranks.
+    Mask2FormerCriterion criterion(criterion_, std::make_shared<KeyedPointSource>(static_cast<uint64_t>(tc_.seed), state.step));
+    optimizer_.zero_grad();
+    StepOutcome outcome;
+    double loss_sum = 0;
+    bool finite = true;
+    LossOutput last_loss;
+    // The step's micro-batches first: their loss normalisers (target count and
+    // cross-entropy weight sum) are global-batch values, averaged over ranks
+    // as Hugging Face does for num_masks, in one small all-reduce.
+    std::vector<ModelInput> inputs;
+    std::vector<double> normalisers;
+    for (int micro = 0; micro < tc_.accumulate; ++micro) {
+      Batch batch;
+      while (!loader_.next(batch)) {
+        ++state.epoch;
+        state.batch_in_epoch = 0;
+        loader_.start_epoch(state.epoch);
+      }
+      ++state.batch_in_epoch;
+      outcome.images += static_cast<int64_t>(batch.size) * world_;
+      inputs.push_back(make_model_input(batch, &labels_, device_));
+      const Targets targets{inputs.back().masks, inputs.back().labels};
+      double count = 0;
+      for (const auto& l : targets.labels) count += static_cast<double>(l.size(0));
+      normalisers.push_back(count);
+      normalisers.push_back(cross_entropy_weight_sum(targets, num_queries_, criterion_.no_object_weight));
+    }
+    if (reducer_) {
+      std::vector<at::Tensor> t{at::tensor(normalisers, at::kDouble)};
+      reducer_->average(t);
+      normalisers.assign(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+    }
+    for (int micro = 0; micro < tc_.accumulate; ++micro) {
+      const ModelInput& input = inputs[static_cast<size_t>(micro)];
+      model::RgbdOutput out;
+      {
+        model::Autocast autocast(device_.type(), tc_.precision);
+        out = net_.forward(input.pixel_values, input.depth);
+      }
+      std::vector<at::Tensor> classes, masks;
+      for (const auto& t : out.class_logits) classes.push_back(t.to(at::kFloat));
+      for (const auto& t : out.mask_logits) masks.push_back(t.to(at::kFloat));
+      LossContext context;
+      // The loader's layout: micro-batch m of rank r holds global images (m * world + r) * batch_size + [0, batch_size).
+      context.first_image = (static_cast<int64_t>(micro) * world_ + rank_) * batch_size_;
+      // Clamped as the global count (>= 1), not per rank: one process with the combined batch divides by the same.
+      context.num_masks = std::max(normalisers[2 * static_cast<size_t>(micro)], 1.0 / world_);
+      const double weight_sum = normalisers[2 * static_cast<size_t>(micro) + 1];
+      if (weight_sum > 0) context.class_weight_sum = weight_sum;
+      last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels}, context);
+      const double value = last_loss.total.item<double>();
+      if (!std::isfinite(value)) {
+        finite = false;
+        break;
+      }
+      loss_sum += value;
+      (last_loss.total / static_cast<double>(tc_.accumulate)).backward();
+    }
+    // The logged loss terms; with several ranks, their means: each rank's
+    // loss is normalised by global counts, so the mean is the global batch's loss.
+    std::vector<double> terms;
+    for (size_t i = 0; i < 3 && i < last_loss.raw.size(); ++i) terms.push_back(last_loss.raw[i].second.item<double>());
+    if (reducer_) {
+      // Gradients averaged over ranks, with the non-finite and stop flags (any
+      // rank's counts: every rank skips or stops together) and the loss.
+      std::vector<double> scalars{finite ? 0.0 : 1.0, g_stop ? 1.0 : 0.0, loss_sum};
+      scalars.insert(scalars.end(), terms.begin(), terms.end());
+      std::vector<at::Tensor> grads{at::tensor(scalars, at::kDouble)};
+      for (auto p : trainable_) {
+        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      reducer_->average(grads);
+      const auto mean = grads[0].contiguous();
+      finite = mean[0].item<double>() == 0.0;
+      stop_agreed = mean[1].item<double>() > 0.0;
+      loss_sum = mean[2].item<double>();
+      for (size_t i = 0; i < terms.size(); ++i) terms[i] = mean[3 + static_cast<int64_t>(i)].item<double>();
+    }
+    if (!finite) {
+      optimizer_.zero_grad();
+      return outcome;  // skipped
+    }
+    outcome.taken = true;
+    outcome.grad_norm = clip_gradients(trainable_, tc_.clip_grad_norm);
+    outcome.lr = tc_.lr * lr_factor(schedule_, state.step);
+    optimizer_.step(outcome.lr);
+    ++state.step;
+    outcome.loss = loss_sum / tc_.accumulate;
+    for (size_t i = 0; i < terms.size(); ++i) outcome.losses.emplace_back(last_loss.raw[i].first, terms[i]);
+    return outcome;
+  }
+
+ private:
+  const TrainConfig& tc_;
+  model::RgbdMask2FormerImpl& net_;
+  AdamW& optimizer_;
+  const std::vector<at::Tensor>& trainable_;
+  DataLoader& loader_;
+  const LabelMap& labels_;
+  const CriterionOptions criterion_;
+  const ScheduleOptions schedule_;
+  GradientReducer* reducer_;
+  c10::Device device_;
+  int batch_size_;
+  int64_t num_queries_;
+  int rank_, world_;
+};
+
+// ---- the built-in hooks ----
+
+class ProgressHook : public TrainHook {
+ public:
+  explicit ProgressHook(ProgressCallback progress) : progress_(std::move(progress)) {}
+  void before_train(TrainContext& c) override { progress_(c.state.step, c.config.train.max_steps); }
+  void after_step(TrainContext& c, const StepOutcome& o) override {
+    if (o.taken) progress_(c.state.step, c.config.train.max_steps);
+  }
+
+ private:
+  ProgressCallback progress_;
+};
+
+// train.jsonl: a "train" record every train.log_every steps (and the first and
+// last), a "skip" record for every skipped step.
+class JsonLogHook : public TrainHook {
+ public:
+  void before_train(TrainContext&) override { last_ = std::chrono::steady_clock::now(); }
+  void after_step(TrainContext& c, const StepOutcome& o) override {
+    const auto& s = c.state;
+    if (!o.taken) {
+      c.log({{"type", "skip"}, {"step", s.step}, {"epoch", s.epoch}, {"reason", "non-finite loss"}});
+      return;
+    }
+    images_ += o.images;
+    const int64_t max_steps = c.config.train.max_steps;
+    if (s.step % c.config.train.log_every != 0 && s.step != max_steps && s.step != 1) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(now - last_).count();
+    nlohmann::ordered_json losses = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : o.losses) losses[name] = value;
+    c.log({{"type", "train"}, {"step", s.step}, {"epoch", s.epoch}, {"lr", o.lr}, {"loss", o.loss}, {"losses", losses},
+           {"grad_norm", o.grad_norm}, {"images_per_s", dt > 0 ? static_cast<double>(images_) / dt : 0.0},
+           {"time_s", dt}});
+    last_ = now;
+    images_ = 0;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_;
+  int64_t images_ = 0;
+};
+
+// train.max_nonfinite skipped steps in a row stop the run.
+class NonFiniteGuard : public TrainHook {
+ public:
+  void after_step(TrainContext& c, const StepOutcome& o) override {
+    auto& s = c.state;
+    if (o.taken) {
+      s.nonfinite_in_a_row = 0;
+      return;
+    }
+    ++s.nonfinite_in_a_row;
+    RGBDSEG_LOG(Warn) << "train: non-finite loss at step " << s.step << ": step skipped (" << s.nonfinite_in_a_row
+                      << " in a row)";
+    if (s.nonfinite_in_a_row >= c.config.train.max_nonfinite) {
+      throw Error("train: " + std::to_string(s.nonfinite_in_a_row) +
+                  " non-finite losses in a row; stopping (lower train.lr, or check the data: depth in metres?)");
+    }
+  }
+};
+
+// COCO mask AP on the validation set every train.eval_every steps and at the
+// end; the best weights go to best/ (the final ones when there is nothing to
+// select on: no validation set, or no annotations in it).
+class EvalHook : public TrainHook {
+ public:
+  using Evaluate = std::function<std::array<double, 12>()>;
+  EvalHook(Evaluate evaluate, bool has_val) : evaluate_(std::move(evaluate)), has_val_(has_val) {}
+  void after_step(TrainContext& c, const StepOutcome& o) override {
+    const auto& tc = c.config.train;
+    if (o.taken && tc.eval_every > 0 && c.state.step % tc.eval_every == 0 && c.state.step < tc.max_steps) run(c);
+  }
+  void after_train(TrainContext& c) override {
+    run(c);
+    if (!has_val_ || c.state.best_step < 0) {
+      c.state.best_step = c.state.step;
+      c.save(c.best_dir, /*with_optimizer=*/false);
+    }
+  }
+
+ private:
+  void run(TrainContext& c) {
+    if (!has_val_ || !c.writer) return;
+    const std::array<double, 12> s = evaluate_();
+    auto& state = c.state;
+    c.log({{"type", "eval"}, {"step", state.step}, {"epoch", state.epoch}, {"AP", s[0]}, {"AP50", s[1]}, {"AP75", s[2]},
+           {"APs", s[3]}, {"APm", s[4]}, {"APl", s[5]}});
+    RGBDSEG_LOG(Info) << "train: step " << state.step << ": val mask AP " << s[0] << ", AP50 " << s[1];
+    if (s[0] > state.best_ap) {
+      state.best_ap = s[0];
+      state.best_step = state.step;
+      c.save(c.best_dir, /*with_optimizer=*/false);
+    }
+  }
+  Evaluate evaluate_;
+  bool has_val_;
+};
+
+// last/ (with the optimizer, for --resume) every train.checkpoint_every steps and at the end.
+class CheckpointHook : public TrainHook {
+ public:
+  void after_step(TrainContext& c, const StepOutcome& o) override {
+    const auto& tc = c.config.train;
+    if (o.taken && tc.checkpoint_every > 0 && c.state.step % tc.checkpoint_every == 0 && c.state.step < tc.max_steps) {
+      c.save(c.last_dir, true);
+    }
+  }
+  void after_train(TrainContext& c) override { c.save(c.last_dir, true); }
+};
+
 }  // namespace
 
 void request_stop() { g_stop = true; }
@@ -287,11 +527,10 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   std::unique_ptr<JsonLog> log;
   if (writer) log = std::make_unique<JsonLog>(run.out_dir + "/train.jsonl");
 
-  auto state_dict = [&] { return model::mask2former_state(*net); };
   auto save = [&](const std::string& dir, bool with_optimizer) {
     if (!writer) return;
     CheckpointContents c;
-    c.model = state_dict();
+    c.model = model::mask2former_state(*net);
     if (with_optimizer) c.optimizer = optimizer.state();
     c.state = state;
     c.config = resolved;
@@ -302,32 +541,32 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   io.precision = tc.precision;
   io.device = device;
   io.progress = nullptr;  // evaluation inside training reports through the log, not a second bar
-  auto evaluate = [&]() {
-    if (!val_set || !writer) return;
+  auto evaluate = [&] {
     CocoEvalParams params;
     params.num_threads = config.runtime.threads;
     params.use_cats = config.eval.use_cats;
-    const auto r = evaluate_dataset(*net, *val_set, labels, io, params);
-    const auto& s = r.coco.stats;
-    nlohmann::ordered_json j{{"type", "eval"}, {"step", state.step}, {"epoch", state.epoch}, {"AP", s[0]}, {"AP50", s[1]},
-                             {"AP75", s[2]}, {"APs", s[3]}, {"APm", s[4]}, {"APl", s[5]}};
-    log->write(j);
-    RGBDSEG_LOG(Info) << "train: step " << state.step << ": val mask AP " << s[0] << ", AP50 " << s[1];
-    if (s[0] > state.best_ap) {
-      state.best_ap = s[0];
-      state.best_step = state.step;
-      save(best_dir, /*with_optimizer=*/false);
-    }
+    return evaluate_dataset(*net, *val_set, labels, io, params).coco.stats;
   };
+  TrainContext context{config, state, *net, writer, run.out_dir, last_dir, best_dir,
+                       [&](const nlohmann::ordered_json& record) {
+                         if (log) log->write(record);
+                       },
+                       save};
+  // Per step, in this order: progress, log, non-finite guard, evaluation, checkpoint; then the caller's.
+  std::vector<std::shared_ptr<TrainHook>> hooks;
+  if (writer && run.progress) hooks.push_back(std::make_shared<ProgressHook>(run.progress));
+  hooks.push_back(std::make_shared<JsonLogHook>());
+  hooks.push_back(std::make_shared<NonFiniteGuard>());
+  hooks.push_back(std::make_shared<EvalHook>(evaluate, val_set != nullptr));
+  hooks.push_back(std::make_shared<CheckpointHook>());
+  hooks.insert(hooks.end(), run.hooks.begin(), run.hooks.end());
 
+  StepRunner step(tc, *net, optimizer, trainable, loader, labels, co, schedule, run.reducer.get(), device,
+                  lo.batch_size, m2f.transformer_decoder.num_queries);
   TrainResult result;
-  const ProgressCallback progress = writer ? run.progress : nullptr;
-  if (progress) progress(state.step, tc.max_steps);
   loader.start_epoch(state.epoch, state.batch_in_epoch);
-  auto t_last = std::chrono::steady_clock::now();
-  int64_t images_since_log = 0;
+  for (auto& h : hooks) h->before_train(context);
   const int64_t first_step = state.step;
-  const int64_t num_queries = m2f.transformer_decoder.num_queries;
   bool stop_agreed = false;  // several processes: a stop request every rank has seen (exchanged each step)
   while (state.step < tc.max_steps) {
     const bool stop_after = run.stop_after_steps > 0 && state.step - first_step >= run.stop_after_steps;
@@ -342,131 +581,12 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
       }
       break;
     }
-    // Seeds derived from the step: a resumed run draws exactly what the uninterrupted one did.
-    at::manual_seed(static_cast<uint64_t>(tc.seed) * 1000003ULL + static_cast<uint64_t>(state.step));
-    // Loss points keyed by (seed, step, set, global image index): the same
-    // whether the global batch runs in one process or is split across ranks.
-    Mask2FormerCriterion criterion(co, std::make_shared<KeyedPointSource>(static_cast<uint64_t>(tc.seed), state.step));
-    optimizer.zero_grad();
-    double loss_sum = 0;
-    bool finite = true;
-    LossOutput last_loss;
-    // The step's micro-batches first: their loss normalisers (target count and
-    // cross-entropy weight sum) are global-batch values, averaged over ranks
-    // as Hugging Face does for num_masks, in one small all-reduce.
-    std::vector<ModelInput> inputs;
-    std::vector<double> normalisers;
-    for (int micro = 0; micro < tc.accumulate; ++micro) {
-      Batch batch;
-      while (!loader.next(batch)) {
-        ++state.epoch;
-        state.batch_in_epoch = 0;
-        loader.start_epoch(state.epoch);
-      }
-      ++state.batch_in_epoch;
-      images_since_log += batch.size;
-      inputs.push_back(make_model_input(batch, &labels, device));
-      const Targets targets{inputs.back().masks, inputs.back().labels};
-      double count = 0;
-      for (const auto& l : targets.labels) count += static_cast<double>(l.size(0));
-      normalisers.push_back(count);
-      normalisers.push_back(cross_entropy_weight_sum(targets, num_queries, co.no_object_weight));
-    }
-    if (run.reducer) {
-      std::vector<at::Tensor> t{at::tensor(normalisers, at::kDouble)};
-      run.reducer->average(t);
-      normalisers.assign(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
-    }
-    for (int micro = 0; micro < tc.accumulate; ++micro) {
-      const ModelInput& input = inputs[static_cast<size_t>(micro)];
-      model::RgbdOutput out;
-      {
-        model::Autocast autocast(device.type(), tc.precision);
-        out = net->forward(input.pixel_values, input.depth);
-      }
-      std::vector<at::Tensor> classes, masks;
-      for (const auto& t : out.class_logits) classes.push_back(t.to(at::kFloat));
-      for (const auto& t : out.mask_logits) masks.push_back(t.to(at::kFloat));
-      LossContext context;
-      // The loader's layout: micro-batch m of rank r holds global images (m * world + r) * batch_size + [0, batch_size).
-      context.first_image = (static_cast<int64_t>(micro) * world + rank) * lo.batch_size;
-      // Clamped as the global count (>= 1), not per rank: one process with the combined batch divides by the same.
-      context.num_masks = std::max(normalisers[2 * static_cast<size_t>(micro)], 1.0 / world);
-      const double weight_sum = normalisers[2 * static_cast<size_t>(micro) + 1];
-      if (weight_sum > 0) context.class_weight_sum = weight_sum;
-      last_loss = criterion.forward(classes, masks, Targets{input.masks, input.labels}, context);
-      const double value = last_loss.total.item<double>();
-      if (!std::isfinite(value)) {
-        finite = false;
-        break;
-      }
-      loss_sum += value;
-      (last_loss.total / static_cast<double>(tc.accumulate)).backward();
-    }
-    // The logged loss terms; with several ranks, their means: each rank's
-    // loss is normalised by global counts, so the mean is the global batch's loss.
-    std::vector<double> terms;
-    for (size_t i = 0; i < 3 && i < last_loss.raw.size(); ++i) terms.push_back(last_loss.raw[i].second.item<double>());
-    if (run.reducer) {
-      // Gradients averaged over ranks, with the non-finite and stop flags (any
-      // rank's counts: every rank skips or stops together) and the loss.
-      std::vector<double> scalars{finite ? 0.0 : 1.0, g_stop ? 1.0 : 0.0, loss_sum};
-      scalars.insert(scalars.end(), terms.begin(), terms.end());
-      std::vector<at::Tensor> grads{at::tensor(scalars, at::kDouble)};
-      for (auto& p : trainable) {
-        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-        grads.push_back(p.grad());
-      }
-      run.reducer->average(grads);
-      const auto mean = grads[0].contiguous();
-      finite = mean[0].item<double>() == 0.0;
-      stop_agreed = mean[1].item<double>() > 0.0;
-      loss_sum = mean[2].item<double>();
-      for (size_t i = 0; i < terms.size(); ++i) terms[i] = mean[3 + static_cast<int64_t>(i)].item<double>();
-    }
-    if (!finite) {
-      optimizer.zero_grad();
-      ++state.nonfinite_in_a_row;
-      if (log) log->write({{"type", "skip"}, {"step", state.step}, {"epoch", state.epoch}, {"reason", "non-finite loss"}});
-      RGBDSEG_LOG(Warn) << "train: non-finite loss at step " << state.step << ": step skipped ("
-                        << state.nonfinite_in_a_row << " in a row)";
-      if (state.nonfinite_in_a_row >= tc.max_nonfinite) {
-        throw Error("train: " + std::to_string(state.nonfinite_in_a_row) +
-                    " non-finite losses in a row; stopping (lower train.lr, or check the data: depth in metres?)");
-      }
-      continue;
-    }
-    state.nonfinite_in_a_row = 0;
-    const double grad_norm = clip_gradients(trainable, tc.clip_grad_norm);
-    const double lr = tc.lr * lr_factor(schedule, state.step);
-    optimizer.step(lr);
-    ++state.step;
-    if (progress) progress(state.step, tc.max_steps);
-    const double loss = loss_sum / tc.accumulate;
-    result.final_loss = loss;
-    if (log && (state.step % tc.log_every == 0 || state.step == tc.max_steps || state.step == 1)) {
-      const auto now = std::chrono::steady_clock::now();
-      const double dt = std::chrono::duration<double>(now - t_last).count();
-      nlohmann::ordered_json losses = nlohmann::ordered_json::object();
-      for (size_t i = 0; i < terms.size(); ++i) losses[last_loss.raw[i].first] = terms[i];
-      log->write({{"type", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"lr", lr}, {"loss", loss},
-                  {"losses", losses}, {"grad_norm", grad_norm},
-                  {"images_per_s", dt > 0 ? static_cast<double>(images_since_log * world) / dt : 0.0}, {"time_s", dt}});
-      t_last = now;
-      images_since_log = 0;
-    }
-    if (tc.eval_every > 0 && state.step % tc.eval_every == 0 && state.step < tc.max_steps) evaluate();
-    if (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && state.step < tc.max_steps) save(last_dir, true);
+    const StepOutcome outcome = step.run(state, stop_agreed);
+    if (outcome.taken) result.final_loss = outcome.loss;
+    for (auto& h : hooks) h->after_step(context, outcome);
   }
   if (!result.interrupted) {
-    evaluate();
-    if (!val_set || state.best_step < 0) {
-      // Nothing to select on (no val set, or its AP is undefined: no
-      // annotations): the final weights are the best we have.
-      state.best_step = state.step;
-      save(best_dir, /*with_optimizer=*/false);
-    }
-    save(last_dir, true);
+    for (auto& h : hooks) h->after_train(context);
   }
   result.steps = state.step;
   result.best_ap = state.best_ap;

@@ -15,6 +15,7 @@
 
 #include "rgbdseg/core/config.h"
 #include "rgbdseg/core/progress.h"
+#include "rgbdseg/train/hooks.h"
 #include "rgbdseg/core/depth_encoding.h"
 
 namespace rgbdseg::train {
@@ -33,6 +34,8 @@ struct TrainRunOptions {
   std::string out_dir;
   bool resume = false;
   bool force = false;  // start over in a non-empty out_dir (its last/ and best/ are removed); else refused
+  // Run after the built-in hooks (progress, log, non-finite guard, evaluation, checkpoints).
+  std::vector<std::shared_ptr<TrainHook>> hooks;
   // How the datasets' depth files are read; unset: the config's (depth_read_options(config)).
   std::optional<DepthReadOptions> depth_read;
   std::shared_ptr<GradientReducer> reducer;  // null: single process

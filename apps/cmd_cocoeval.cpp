@@ -8,6 +8,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/coco/coco_eval.h"
+#include "rgbdseg/coco/coco_metrics.h"
 
 namespace rgbdseg::app {
 
@@ -19,9 +20,6 @@ struct CocoEvalArgs {
   bool no_cats = false;
   bool ignore_unknown_categories = false;
 };
-
-const char* kStatNames[12] = {"AP",     "AP50",   "AP75",    "APs",    "APm",    "APl",
-                              "AR1",    "AR10",   "AR100",   "ARs",    "ARm",    "ARl"};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -58,16 +56,7 @@ int run_cocoeval(const CocoEvalArgs& args) {
   RGBDSEG_LOG(Info) << "cocoeval: loaded in " << static_cast<int>(load_s * 1000) << " ms, evaluated in "
                     << static_cast<int>(seconds_since(t1) * 1000) << " ms";
 
-  nlohmann::ordered_json out;
-  out["stats"] = std::vector<double>(r.stats.begin(), r.stats.end());
-  out["stats_names"] = std::vector<std::string>(std::begin(kStatNames), std::end(kStatNames));
-  nlohmann::ordered_json per_category = nlohmann::ordered_json::object();
-  for (const auto& c : r.per_category) {
-    std::string key = c.name;
-    if (per_category.contains(key)) key += " (id " + std::to_string(c.category_id) + ")";
-    per_category[key] = c.ap;
-  }
-  out["per_category"] = per_category;
+  nlohmann::ordered_json out = coco_metrics_json(r);
   out["iou_type"] = iou_type_name(iou_type);
   out["use_cats"] = config.eval.use_cats;
   out["gt"] = args.gt;

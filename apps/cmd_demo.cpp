@@ -11,6 +11,7 @@
 #include "demo_configs.h"
 #include "plugins.h"
 #include "prediction_writer.h"
+#include "rgbdseg/coco/coco_metrics.h"
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
@@ -109,16 +110,11 @@ int run_demo(const DemoArgs& args) {
   write_rgb_png(curves, draw_training_curves(read_training_log(run.out_dir + "/train.jsonl")));
 
   const auto& s = evaluation.coco.stats;
-  nlohmann::ordered_json metrics;
+  nlohmann::ordered_json metrics = coco_metrics_json(evaluation.coco);
   metrics["variant"] = config.model.variant;
   metrics["train_images"] = args.num_train;
   metrics["heldout_images"] = args.num_val;
   metrics["steps"] = trained.steps;
-  metrics["stats"] = std::vector<double>(s.begin(), s.end());
-  metrics["per_category"] = nlohmann::ordered_json::array();
-  for (const auto& c : evaluation.coco.per_category) {
-    metrics["per_category"].push_back({{"id", c.category_id}, {"name", c.name}, {"AP", c.ap}});
-  }
   const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
   metrics["minutes"] = minutes;
   const std::string metrics_path = (out / "metrics.json").string();

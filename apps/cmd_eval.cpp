@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "plugins.h"
+#include "rgbdseg/coco/coco_metrics.h"
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
@@ -70,12 +71,7 @@ int run_eval(const EvalArgs& args) {
   bar.finish();
   for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
   if (!args.json_out.empty()) {
-    nlohmann::ordered_json j;
-    j["stats"] = std::vector<double>(r.coco.stats.begin(), r.coco.stats.end());
-    j["per_category"] = nlohmann::ordered_json::array();
-    for (const auto& c : r.coco.per_category) {
-      j["per_category"].push_back({{"id", c.category_id}, {"name", c.name}, {"AP", c.ap}, {"AP50", c.ap50}, {"AP75", c.ap75}});
-    }
+    nlohmann::ordered_json j = coco_metrics_json(r.coco);
     j["dataset"] = data;
     j["weights"] = args.weights;
     j["variant"] = config.model.variant;
@@ -105,7 +101,7 @@ Command add_eval_command(CLI::App& parent) {
                 "score every prediction and ground-truth object as one category 'object' (unseen-object "
                 "segmentation, e.g. a synthetic-shapes model on COTS)");
   add_depth_options(*cmd, args->depth_args);
-  cmd->add_option("--json", args->json_out, "write {stats: [12 numbers, pycocotools order], per_category: [...]} here");
+  cmd->add_option("--json", args->json_out, "write {stats: [12 numbers, pycocotools order], stats_names, per_category: [{id, name, AP, AP50, AP75}]} here");
   add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_eval(*args); }};

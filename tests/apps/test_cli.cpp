@@ -166,19 +166,22 @@ TEST(CliCocoEvalGolden, JsonFileMatchesPycocotools) {
   EXPECT_EQ(metrics["iou_type"], "segm");
   EXPECT_EQ(metrics["use_cats"], true);
 
-  // per_category: name -> AP, matching pycocotools' per-category AP.
+  // per_category: [{id, name, AP, AP50, AP75}] (the one metrics shape), matching pycocotools' per-category AP.
   ASSERT_TRUE(metrics.contains("per_category"));
   const json& per_category = metrics["per_category"];
-  ASSERT_TRUE(per_category.is_object());
+  ASSERT_TRUE(per_category.is_array());
   const json gt = json::parse(read_file(fixture + "/gt.json"));
   std::map<int64_t, std::string> names;
   for (const auto& c : gt["categories"]) names[c["id"].get<int64_t>()] = c["name"].get<std::string>();
+  std::map<int64_t, json> by_id;
+  for (const auto& c : per_category) by_id[c["id"].get<int64_t>()] = c;
   size_t checked = 0;
   for (const auto& c : expected["per_category"]) {
-    const std::string name = names.at(c["category_id"].get<int64_t>());
+    const int64_t id = c["category_id"].get<int64_t>();
     if (c["AP"].get<double>() < 0) continue;  // no ground truth: how it is reported is not fixed here
-    ASSERT_TRUE(per_category.contains(name)) << name << " missing in " << per_category.dump();
-    EXPECT_NEAR(per_category[name].get<double>(), c["AP"].get<double>(), 1e-12) << name;
+    ASSERT_TRUE(by_id.count(id)) << id << " missing in " << per_category.dump();
+    EXPECT_EQ(by_id[id]["name"], names.at(id));
+    EXPECT_NEAR(by_id[id]["AP"].get<double>(), c["AP"].get<double>(), 1e-12) << id;
     ++checked;
   }
   EXPECT_GE(checked, 3u);

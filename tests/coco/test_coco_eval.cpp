@@ -9,6 +9,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/coco/coco_eval.h"
+#include "rgbdseg/coco/coco_metrics.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -259,6 +260,21 @@ TEST(CocoEval, HandCaseTruePositiveRankedFirst) {
   const double p = 1.0 / (1.0 + 2.220446049250313e-16);
   EXPECT_DOUBLE_EQ(r.stats[0], p);
   EXPECT_DOUBLE_EQ(r.stats[8], 1.0);
+}
+
+TEST(CocoEval, MetricsJsonHasTheOneShape) {
+  const auto gt = one_image_gt({square(1, 1, 1, 2, 2, 10, 10)});
+  const auto r = CocoEvaluator(gt, {square(1, 1, 1, 2, 2, 10, 10, 0.9)}).run();
+  const nlohmann::ordered_json j = coco_metrics_json(r);
+  ASSERT_EQ(j["stats"].size(), 12u);
+  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(j["stats"][i].get<double>(), r.stats[i]) << i;
+  EXPECT_EQ(j["stats_names"][0], "AP");
+  EXPECT_EQ(j["stats_names"][8], "AR100");
+  ASSERT_EQ(j["per_category"].size(), 1u);
+  EXPECT_EQ(j["per_category"][0]["id"], 1);
+  EXPECT_EQ(j["per_category"][0]["name"], "thing");
+  EXPECT_DOUBLE_EQ(j["per_category"][0]["AP"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["per_category"][0]["AP50"].get<double>(), 1.0);
 }
 
 TEST(CocoEval, HandCaseFalsePositiveRankedFirst) {

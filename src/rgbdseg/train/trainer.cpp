@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rgbdseg/coco/coco_metrics.h"
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
@@ -368,7 +369,7 @@ class NonFiniteGuard : public TrainHook {
 // select on: no validation set, or no annotations in it).
 class EvalHook : public TrainHook {
  public:
-  using Evaluate = std::function<std::array<double, 12>()>;
+  using Evaluate = std::function<CocoEvalResult()>;
   EvalHook(Evaluate evaluate, bool has_val) : evaluate_(std::move(evaluate)), has_val_(has_val) {}
   void after_step(TrainContext& c, const StepOutcome& o) override {
     const auto& tc = c.config.train;
@@ -385,10 +386,15 @@ class EvalHook : public TrainHook {
  private:
   void run(TrainContext& c) {
     if (!has_val_ || !c.writer) return;
-    const std::array<double, 12> s = evaluate_();
+    const CocoEvalResult result = evaluate_();
+    const auto& s = result.stats;
     auto& state = c.state;
-    c.log({{"type", "eval"}, {"step", state.step}, {"epoch", state.epoch}, {"AP", s[0]}, {"AP50", s[1]}, {"AP75", s[2]},
-           {"APs", s[3]}, {"APm", s[4]}, {"APl", s[5]}});
+    // The summary keys `rgbdseg plot` reads, then the metrics in their one shape.
+    nlohmann::ordered_json record{{"type", "eval"}, {"step", state.step}, {"epoch", state.epoch}, {"AP", s[0]},
+                                  {"AP50", s[1]}, {"AP75", s[2]}, {"APs", s[3]}, {"APm", s[4]}, {"APl", s[5]}};
+    const nlohmann::ordered_json metrics = coco_metrics_json(result);
+    for (const auto& [key, value] : metrics.items()) record[key] = value;
+    c.log(record);
     RGBDSEG_LOG(Info) << "train: step " << state.step << ": val mask AP " << s[0] << ", AP50 " << s[1];
     if (s[0] > state.best_ap) {
       state.best_ap = s[0];
@@ -545,7 +551,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
     CocoEvalParams params;
     params.num_threads = config.runtime.threads;
     params.use_cats = config.eval.use_cats;
-    return evaluate_dataset(*net, *val_set, labels, io, params).coco.stats;
+    return evaluate_dataset(*net, *val_set, labels, io, params).coco;
   };
   TrainContext context{config, state, *net, writer, run.out_dir, last_dir, best_dir,
                        [&](const nlohmann::ordered_json& record) {

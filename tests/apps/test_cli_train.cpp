@@ -27,6 +27,7 @@
 
 #include "rgbdseg/core/file_util.h"
 #include "temp_dir.h"
+#include "training_log_lines.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
 #include "apps/run_tool.h"
@@ -36,6 +37,7 @@ extern char** environ;
 using rgbdseg::file_exists;
 using rgbdseg::read_file;
 using rgbdseg::testing::ScopedTempDir;
+using rgbdseg::testing::log_lines;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
@@ -54,17 +56,6 @@ std::vector<char*> argv_of(const std::string& binary, const std::vector<std::str
   return argv;
 }
 
-std::vector<json> log_lines(const std::string& path, const std::string& type) {
-  std::vector<json> out;
-  std::istringstream in(read_file(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const json j = json::parse(line);
-    if (j.value("type", "") == type) out.push_back(j);
-  }
-  return out;
-}
 
 const char* const kTinyHf = rgbdseg::testing::kTinyHfConfig;
 

@@ -35,6 +35,7 @@
 #include "rgbdseg/train/criterion.h"
 #include "rgbdseg/train/distributed.h"
 #include "temp_dir.h"
+#include "training_log_lines.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
 
@@ -482,12 +483,7 @@ WeightDifference weight_difference(const std::string& a_path, const std::string&
 
 std::vector<double> logged_losses(const std::string& jsonl) {
   std::vector<double> out;
-  std::istringstream in(read_file(jsonl));
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    if (j["type"] == "train") out.push_back(j["loss"].get<double>());
-  }
+  for (const auto& j : rgbdseg::testing::log_lines(jsonl, "train")) out.push_back(j["loss"].get<double>());
   return out;
 }
 

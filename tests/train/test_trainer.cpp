@@ -28,12 +28,14 @@
 #include "rgbdseg/train/trainer.h"
 #include "rgbdseg/train/build.h"
 #include "temp_dir.h"
+#include "training_log_lines.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
 
 using namespace rgbdseg;
 using namespace rgbdseg::train;
 using namespace rgbdseg::infer;
+using rgbdseg::testing::log_lines;
 using rgbdseg::testing::ScopedTempDir;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -100,17 +102,6 @@ TrainRunOptions run_options(const std::string& out) {
   return r;
 }
 
-std::vector<json> log_lines(const std::string& path, const std::string& type = "") {
-  std::vector<json> out;
-  std::istringstream in(read_file(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const json j = json::parse(line);
-    if (type.empty() || j.value("type", "") == type) out.push_back(j);
-  }
-  return out;
-}
 
 bool same_tensors(const std::string& a, const std::string& b) {
   const SafetensorsFile x = read_safetensors(a), y = read_safetensors(b);

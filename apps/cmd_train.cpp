@@ -57,6 +57,7 @@ int run_train(const TrainArgs& args) {
       throw Error("--nproc " + std::to_string(args.nproc) +
                   ": this build's LibTorch has no Gloo (c10d), so multi-process training is unavailable");
     }
+    train::check_distributed_device(resolve_device(config.runtime.device));
     // Checked here too, so a refusal is one line rather than one per rank.
     if (!args.resume) require_empty_output_dir(args.out, args.force, "a previous run? --resume continues it, --force starts over in it");
     return train::launch_local_workers(args.nproc, config.runtime.threads);
@@ -81,7 +82,7 @@ int run_train(const TrainArgs& args) {
     bar.emplace("train", config.train.max_steps, "steps");
     run.progress = bar->callback();
   }
-  if (group) run.reducer = std::make_shared<train::GlooReducer>(*group);
+  if (group) run.reducer = train::make_reducer(*group, resolve_device(config.runtime.device));
   const auto r = train::train_model(config, run);
   if (bar) bar->finish();
   if (r.interrupted) {

@@ -131,6 +131,18 @@ TEST(Distributed, ReducerAveragesTensorsOfTwoDtypesAcrossTwoRanks) {
   EXPECT_TRUE(at::equal(results[0][0], results[1][0]));
 }
 
+TEST(Distributed, TheBackendFollowsTheDevice) {
+  // CUDA would need NCCL: refused in one line before any peer is awaited.
+  DistributedOptions group;
+  group.rank = 0;
+  group.world_size = 2;
+  group.master_addr = "127.0.0.1";
+  group.master_port = 1;
+  const std::string msg = error_message([&] { make_reducer(group, c10::Device(c10::kCUDA, 0)); });
+  EXPECT_THAT(msg, HasSubstr("data-parallel training on cuda:0 needs an NCCL reducer"));
+  EXPECT_NO_THROW(check_distributed_device(c10::Device(c10::kCPU)));
+}
+
 TEST(Distributed, ReducerRejectsIntegerTensors) {
   const int port = free_port();
   std::string message[2];

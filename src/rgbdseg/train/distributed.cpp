@@ -208,6 +208,18 @@ void GlooReducer::barrier() {}
 
 #endif
 
+void check_distributed_device(const c10::Device& device) {
+  if (device.is_cpu()) return;
+  throw Error("data-parallel training on " + device.str() +
+              " needs an NCCL reducer, which this build does not have (Gloo serves the CPU); train on one device, or "
+              "on the CPU with --nproc");
+}
+
+std::shared_ptr<GradientReducer> make_reducer(const DistributedOptions& group, const c10::Device& device) {
+  check_distributed_device(device);
+  return std::make_shared<GlooReducer>(group);
+}
+
 std::shared_ptr<GradientReducer> reducer_from_environment() {
   const auto options = distributed_options_from_environment();
   if (!options) return nullptr;

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+
 #include "rgbdseg/train/trainer.h"
 
 namespace rgbdseg::train {
@@ -62,5 +64,11 @@ std::shared_ptr<GradientReducer> reducer_from_environment();
 
 // Whether this build has Gloo (LibTorch built with USE_DISTRIBUTED and Gloo).
 bool distributed_available();
+
+// The backend for a device: Gloo for the CPU. CUDA needs an NCCL reducer,
+// which rgbdseg does not have yet: an Error that says so (one line), raised
+// before any process waits for a peer.
+std::shared_ptr<GradientReducer> make_reducer(const DistributedOptions& group, const c10::Device& device);
+void check_distributed_device(const c10::Device& device);
 
 }  // namespace rgbdseg::train

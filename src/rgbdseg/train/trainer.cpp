@@ -174,6 +174,45 @@ class JsonLog {
   std::ofstream out_;
 };
 
+// ---- building: what the loop runs on ----
+
+// AdamW's four groups: backbone (lr x backbone_lr_multiplier) or not, decayed
+// or not (norms, biases and embeddings are not). A frozen backbone is left
+// out; `trainable` receives every parameter that is in a group.
+std::vector<ParamGroup> parameter_groups(model::RgbdMask2FormerImpl& net, const TrainConfig& tc,
+                                         std::vector<at::Tensor>& trainable) {
+  std::vector<ParamGroup> groups(4);
+  for (int g = 0; g < 4; ++g) {
+    groups[g].lr_multiplier = g < 2 ? tc.backbone_lr_multiplier : 1.0;
+    groups[g].weight_decay = g % 2 == 0 ? tc.weight_decay : 0.0;
+  }
+  for (auto& p : net.named_parameters()) {
+    const bool backbone = is_backbone(p.key());
+    if (backbone && tc.freeze_backbone) {
+      p.value().set_requires_grad(false);
+      continue;
+    }
+    groups[(backbone ? 0 : 2) + (decays(p.key(), p.value()) ? 0 : 1)].params.emplace_back(p.key(), p.value());
+    trainable.push_back(p.value());
+  }
+  return groups;
+}
+
+// Shuffled, augmented batches of this rank's slice of every global batch.
+LoaderOptions training_loader_options(const Config& config, size_t images, int rank, int world) {
+  LoaderOptions lo;
+  lo.batch_size = config.data.batch_size;
+  lo.workers = std::max(1, config.data.workers);
+  lo.shuffle = true;
+  lo.drop_last = world > 1 || static_cast<int64_t>(images) >= 2 * lo.batch_size;
+  lo.seed = static_cast<uint64_t>(config.train.seed);
+  lo.augment = true;
+  lo.augment_options = augment_options(config.data);
+  lo.rank = rank;
+  lo.world_size = world;
+  return lo;
+}
+
 // One optimizer step: the micro-batches, forward, loss, backward, the
 // all-reduce across ranks, clipping and the update. Owns nothing.
 class StepRunner {
@@ -482,38 +521,14 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   net->to(device);  // before the optimizer sees the parameters: its state is made on their device
   net->train();
 
-  // Parameter groups: backbone (lr x multiplier) or not, decayed or not.
-  std::vector<ParamGroup> groups(4);
-  for (int g = 0; g < 4; ++g) {
-    groups[g].lr_multiplier = g < 2 ? tc.backbone_lr_multiplier : 1.0;
-    groups[g].weight_decay = g % 2 == 0 ? tc.weight_decay : 0.0;
-  }
   std::vector<at::Tensor> trainable;
-  for (auto& p : net->named_parameters()) {
-    const bool backbone = is_backbone(p.key());
-    if (backbone && tc.freeze_backbone) {
-      p.value().set_requires_grad(false);
-      continue;
-    }
-    groups[(backbone ? 0 : 2) + (decays(p.key(), p.value()) ? 0 : 1)].params.emplace_back(p.key(), p.value());
-    trainable.push_back(p.value());
-  }
-  AdamW optimizer(groups);
+  AdamW optimizer(parameter_groups(*net, tc, trainable));
   if (resuming) optimizer.load_state(optimizer_state, last_dir + "/optimizer.safetensors");
 
   const CriterionOptions co = criterion_options(tc.criterion);
   const ScheduleOptions schedule = schedule_options(tc);
 
-  LoaderOptions lo;
-  lo.batch_size = config.data.batch_size;
-  lo.workers = std::max(1, config.data.workers);
-  lo.shuffle = true;
-  lo.drop_last = world > 1 || static_cast<int64_t>(train_set.coco.images.size()) >= 2 * lo.batch_size;
-  lo.seed = static_cast<uint64_t>(tc.seed);
-  lo.augment = true;
-  lo.augment_options = augment_options(config.data);
-  lo.rank = rank;
-  lo.world_size = world;
+  const LoaderOptions lo = training_loader_options(config, train_set.coco.images.size(), rank, world);
   DataLoader loader(train_set, lo);
   if (loader.batches_per_epoch() == 0) {
     throw Error(config.data.train + ": fewer images than one global batch (" + std::to_string(lo.batch_size * world) + ")");

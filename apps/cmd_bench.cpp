@@ -20,6 +20,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/build.h"
+#include "rgbdseg/runtime/device.h"
 
 namespace rgbdseg::app {
 
@@ -49,6 +50,7 @@ at::Tensor bench_depth(int64_t batch, int64_t h, int64_t w) {
 
 int run_bench(const BenchArgs& args) {
   const Config config = start_command("bench", args.common);
+  const c10::Device device = resolve_device(config.runtime.device);
   const int threads = configure_runtime(config.runtime.threads);
   const auto [h, w] = parse_size(args.size);
   const auto base = args.hf_config.empty() ? train::model_options(config)
@@ -72,16 +74,16 @@ int run_bench(const BenchArgs& args) {
     ModelConfig mc = config.model;
     mc.variant = v;
     models.emplace_back(train::model_options(mc, base.mask2former));
+    models.back()->to(device);
     models.back()->eval();
   }
-  const auto x = at::randn({args.batch, base.mask2former.swin.in_channels, h, w});
-  const auto depth = bench_depth(args.batch, h, w);
-  const bool bf16 = args.dtype == "bf16";
+  const auto x = at::randn({args.batch, base.mask2former.swin.in_channels, h, w}).to(device);
+  const auto depth = bench_depth(args.batch, h, w).to(device);
   auto once = [&](model::RgbdMask2Former& m) {
     at::NoGradGuard no_grad;
-    model::CpuAutocast autocast(bf16);
+    model::Autocast autocast(device.type(), args.dtype);
     const auto out = m->forward(x, depth);
-    return out.mask_logits.back().sum().item<double>();
+    return out.mask_logits.back().sum().item<double>();  // reads the result: waits for the device
   };
   RGBDSEG_LOG(Info) << "bench: " << system_info();
   for (int i = 0; i < args.warmup; ++i) {
@@ -124,6 +126,7 @@ int run_bench(const BenchArgs& args) {
     j["batch"] = args.batch;
     j["dtype"] = args.dtype;
     j["threads"] = threads;
+    j["device"] = device.str();
     j["config"] = config_name;
     j["commit"] = RGBDSEG_GIT_COMMIT;
     j["system"] = system_info();
@@ -147,10 +150,11 @@ Command add_bench_command(CLI::App& parent) {
                   "comma-separated variants timed in the same run, e.g. rgb,full (default: the config's model.variant)");
   cmd->add_option("--size", args->size, "input size HxW")->capture_default_str();
   cmd->add_option("--batch", args->batch, "batch size")->capture_default_str()->check(positive_number());
-  cmd->add_option("--dtype", args->dtype, "f32, or bf16 (CPU autocast)")->capture_default_str()->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_option("--dtype", args->dtype, "f32, bf16 (autocast), or fp16 (CUDA autocast)")->capture_default_str()->check(CLI::IsMember({"f32", "bf16", "fp16"}));
   cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(positive_number());
   cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(non_negative_number());
   cmd->add_option("--json", args->json_out, "write {latency_ms: {median, min, max}, peak_rss_mb, ...} here ('-' = stdout)");
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_bench(*args); }};
 }

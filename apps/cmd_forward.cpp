@@ -17,6 +17,7 @@
 #include "rgbdseg/model/postprocess.h"
 #include "rgbdseg/model/weights.h"
 #include "rgbdseg/runtime/runtime.h"
+#include "rgbdseg/runtime/device.h"
 
 namespace rgbdseg::app {
 
@@ -29,6 +30,7 @@ struct ForwardArgs {
 
 int run_forward(const ForwardArgs& args) {
   const Config config = start_command("forward", args.common);
+  const c10::Device device = resolve_device(config.runtime.device);
   configure_runtime(config.runtime.threads);
   // Cheap checks first, then the model.
   const SafetensorsFile input = read_safetensors(args.input);
@@ -39,8 +41,8 @@ int run_forward(const ForwardArgs& args) {
   m->eval();
   model::load_mask2former_weights(*m, read_safetensors(args.weights), args.weights);
   const auto dtype = args.dtype == "f64" ? at::kDouble : at::kFloat;
-  m->to(dtype);
-  const auto pixels = model::to_tensor(*pixels_stored).to(dtype);
+  m->to(device, dtype);
+  const auto pixels = model::to_tensor(*pixels_stored).to(device, dtype);
   if (pixels.dim() != 4 || pixels.size(1) != options.swin.in_channels) {
     throw Error(args.input + ": pixel_values must be [B, " + std::to_string(options.swin.in_channels) + ", H, W]");
   }
@@ -116,6 +118,7 @@ Command add_forward_command(CLI::App& parent) {
   cmd->add_option("--post", args->post, "instance masks scored at HF's 384x384 (hf) or at the input size (original)")
       ->capture_default_str()
       ->check(CLI::IsMember({"hf", "original"}));
+  add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common, /*with_config=*/false);
   return {cmd, [args] { return run_forward(*args); }};
 }

@@ -171,11 +171,16 @@ TEST(Device, DeformableAttentionDispatchesByDeviceType) {
 TEST(Device, CommandsTakeDeviceAndRefuseAMissingOneInOneLine) {
   if (at::hasCUDA()) GTEST_SKIP() << "this LibTorch has CUDA";
   rgbdseg::testing::ScopedTempDir dir;
-  for (const char* command : {"train", "eval", "predict"}) {
+  for (const char* command : {"train", "eval", "predict", "bench", "forward"}) {
     std::vector<std::string> args{command, "--device", "cuda", "--out", dir.file("o"), "--weights", "/dev/null",
                                   "--dir", dir.path()};
     if (std::string(command) == "train") args = {command, "--device", "cuda", "--out", dir.file("o")};
     if (std::string(command) == "eval") args = {command, "--device", "cuda", "--weights", "/dev/null", "--data", "x.json"};
+    if (std::string(command) == "bench") args = {command, "--device", "cuda", "--hf-config", "/dev/null"};
+    if (std::string(command) == "forward") {
+      args = {command, "--device", "cuda", "--hf-config", "/dev/null", "--weights", "/dev/null", "--input", "/dev/null",
+              "--out", dir.file("o")};
+    }
     const auto r = rgbdseg::testing::run_tool(args);
     SCOPED_TRACE(command);
     rgbdseg::testing::expect_one_error_line(r, command);

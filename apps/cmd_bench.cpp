@@ -58,7 +58,7 @@ int run_bench(const BenchArgs& args) {
   const std::string config_name = args.hf_config.empty() ? args.common.config : args.hf_config;
   std::vector<std::string> variants;
   if (args.variants.empty()) {
-    variants.push_back(base.variant);
+    variants.push_back(base.variant.name());
   } else {
     for (size_t start = 0; start <= args.variants.size();) {
       const size_t comma = std::min(args.variants.find(',', start), args.variants.size());
@@ -68,11 +68,10 @@ int run_bench(const BenchArgs& args) {
   }
   std::vector<model::RgbdMask2Former> models;
   for (const auto& v : variants) {
-    if (std::find(model::model_variants().begin(), model::model_variants().end(), v) == model::model_variants().end()) {
-      throw UsageError("--variants: unknown variant '" + v + "' (rgb, dggm, dsam, edsam, full)");
-    }
+    ModelVariant variant{};
+    if (!enum_from_name(v, variant)) throw UsageError("--variants: unknown variant '" + v + "' (" + enum_name_list<ModelVariant>() + ")");
     ModelConfig mc = config.model;
-    mc.variant = v;
+    mc.variant = variant;
     models.emplace_back(train::model_options(mc, base.mask2former));
     models.back()->to(device);
     models.back()->eval();
@@ -150,7 +149,7 @@ Command add_bench_command(CLI::App& parent) {
                   "comma-separated variants timed in the same run, e.g. rgb,full (default: the config's model.variant)");
   cmd->add_option("--size", args->size, "input size HxW")->capture_default_str();
   cmd->add_option("--batch", args->batch, "batch size")->capture_default_str()->check(positive_number());
-  cmd->add_option("--dtype", args->dtype, "f32, bf16 (autocast), or fp16 (CUDA autocast)")->capture_default_str()->check(CLI::IsMember({"f32", "bf16", "fp16"}));
+  cmd->add_option("--dtype", args->dtype, "f32, bf16 (autocast), or fp16 (CUDA autocast)")->capture_default_str()->check(one_of_names<Precision>());
   cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(positive_number());
   cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(non_negative_number());
   cmd->add_option("--json", args->json_out, "write {latency_ms: {median, min, max}, peak_rss_mb, ...} here ('-' = stdout)");

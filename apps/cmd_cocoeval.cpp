@@ -29,7 +29,7 @@ int run_cocoeval(const CocoEvalArgs& args) {
   Config config = start_command("cocoeval", args.common);
   if (!args.iou_type.empty()) config.eval.iou_type = args.iou_type;
   if (args.no_cats) config.eval.use_cats = false;
-  const IouType iou_type = parse_iou_type(config.eval.iou_type);
+  const IouType iou_type = config.eval.iou_type;
 
   const auto t0 = std::chrono::steady_clock::now();
   ResultsOptions options;
@@ -44,7 +44,7 @@ int run_cocoeval(const CocoEvalArgs& args) {
                       << " results whose category is not in the ground truth";
   }
   RGBDSEG_LOG(Info) << "cocoeval: " << gt.images.size() << " images, " << gt.annotations.size()
-                    << " ground-truth objects, " << results.detections.size() << " results (" << iou_type_name(iou_type)
+                    << " ground-truth objects, " << results.detections.size() << " results (" << enum_name(iou_type)
                     << ", " << (config.eval.use_cats ? "per category" : "class-agnostic") << ")";
 
   CocoEvalParams params;
@@ -57,7 +57,7 @@ int run_cocoeval(const CocoEvalArgs& args) {
                     << static_cast<int>(seconds_since(t1) * 1000) << " ms";
 
   nlohmann::ordered_json out = coco_metrics_json(r);
-  out["iou_type"] = iou_type_name(iou_type);
+  out["iou_type"] = enum_name(iou_type);
   out["use_cats"] = config.eval.use_cats;
   out["gt"] = args.gt;
   out["dt"] = args.dt;
@@ -88,7 +88,7 @@ Command add_cocoeval_command(CLI::App& parent) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--iou-type", args->iou_type, "segm or bbox (default: config eval.iou_type = segm)")
-      ->check(CLI::IsMember({"segm", "bbox"}));
+      ->check(one_of_names<IouType>());
   cmd->add_flag("--no-cats", args->no_cats, "class-agnostic evaluation (pycocotools useCats=0)");
   cmd->add_option("--json", args->json_out, "write {stats, per_category, ...} here ('-' = stdout)");
   cmd->add_flag("--ignore-unknown-categories", args->ignore_unknown_categories,

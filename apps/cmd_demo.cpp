@@ -121,7 +121,7 @@ int run_demo(const DemoArgs& args) {
   write_file_atomic(metrics_path, metrics.dump(2) + "\n");
 
   std::printf("rgbdseg demo: %s model trained for %lld steps on %lld synthetic RGB-D scenes in %.1f min\n",
-              config.model.variant.c_str(), static_cast<long long>(trained.steps), static_cast<long long>(args.num_train),
+              config.model.variant.name(), static_cast<long long>(trained.steps), static_cast<long long>(args.num_train),
               minutes);
   std::printf("  held-out scenes: %lld, mask AP %.3f, AP50 %.3f, AP75 %.3f (COCO, pycocotools-exact)\n",
               static_cast<long long>(args.num_val), s[0], s[1], s[2]);

@@ -1,5 +1,6 @@
 // rgbdseg inspect: look inside things without running a model: the resolved
-// config, the tensors of a safetensors file, or a model's parameters and FLOPs.
+// config, every config key with its default and doc, the tensors of a
+// safetensors file, or a model's parameters and FLOPs.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,7 @@ struct InspectArgs {
   std::string size = "480x640";
   bool model = false;         // the config's model: parameters and FLOPs
   bool all_variants = false;  // every variant of the ablation family
+  bool keys = false;          // every config key: type, default, value here, doc
 };
 
 void write_json(const nlohmann::ordered_json& j, const std::string& path) {
@@ -123,7 +125,7 @@ int inspect_model(const InspectArgs& args, const Config& config) {
       write_json(j, args.json_out);
       return 0;
     }
-    std::printf("variant %s\n", base.variant.c_str());
+    std::printf("variant %s\n", base.variant.name());
     print_costs(costs, h, w);
     if (base.variant != "rgb") {
       std::printf("depth modules: %.2f%% of the parameters, %.2f%% of the FLOPs\n",
@@ -153,6 +155,28 @@ int inspect_model(const InspectArgs& args, const Config& config) {
 }
 #endif
 
+// Every key of the config table: name, type, default and doc; "value" too
+// where the resolved config (--config/--set) differs from the default.
+int inspect_keys(const Config& config, const std::string& json_out) {
+  const nlohmann::ordered_json resolved = config_to_json(config);
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& key : config_keys()) {
+    std::string pointer = "/" + key.name;
+    for (char& c : pointer) c = c == '.' ? '/' : c;
+    const std::string value = resolved.at(nlohmann::ordered_json::json_pointer(pointer)).dump();
+    if (!json_out.empty()) {
+      nlohmann::ordered_json k = {{"key", key.name}, {"type", key.type}, {"default", nlohmann::ordered_json::parse(key.default_value)}, {"doc", key.doc}};
+      if (value != key.default_value) k["value"] = nlohmann::ordered_json::parse(value);
+      list.push_back(k);
+      continue;
+    }
+    std::printf("%s  (%s, default %s%s)\n    %s\n", key.name.c_str(), key.type.c_str(), key.default_value.c_str(),
+                value == key.default_value ? "" : ("; here " + value).c_str(), key.doc.c_str());
+  }
+  if (!json_out.empty()) write_json(list, json_out);
+  return 0;
+}
+
 int run_inspect(const InspectArgs& args) {
   const Config config = start_command("inspect", args.common);
   if (!args.hf_config.empty() || args.model || args.all_variants) {
@@ -163,6 +187,7 @@ int run_inspect(const InspectArgs& args) {
 #endif
   }
   if (!args.weights.empty()) return inspect_weights(args);
+  if (args.keys) return inspect_keys(config, args.json_out);
   // No weights: print the resolved configuration (defaults <- base <- file <- --set).
   write_json(config_to_json(config), args.json_out);
   return 0;
@@ -179,6 +204,7 @@ Command add_inspect_command(CLI::App& parent) {
       ->check(CLI::ExistingFile);
   cmd->add_flag("--model", args->model, "parameters and FLOPs of the config's model (model.variant, model.hf_config)");
   cmd->add_flag("--all-variants", args->all_variants, "parameters and FLOPs of every variant (rgb, dggm, dsam, edsam, full)");
+  cmd->add_flag("--keys", args->keys, "every config key: type, default, its value under --config/--set, and what it does");
   cmd->add_option("--size", args->size, "image size HxW for FLOPs")->capture_default_str();
   cmd->add_option("--json", args->json_out, "write JSON here ('-' = stdout)");
   add_common_options(*cmd, args->common);

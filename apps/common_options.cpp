@@ -105,7 +105,7 @@ DepthReadOptions apply_depth_flags(const DepthArgs& args, DepthReadOptions o) {
 
 Config start_command(const std::string& name, const CommonArgs& args) {
   Config config = load_config(args.config, args.set);
-  LogLevel level = parse_log_level(config.runtime.log_level);
+  LogLevel level = config.runtime.log_level;
   if (args.verbose) level = LogLevel::Debug;
   if (args.quiet) level = LogLevel::Warn;
   set_log_level(level);

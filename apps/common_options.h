@@ -40,6 +40,20 @@ CLI::Validator positive_number();      // > 0
 CLI::Validator non_negative_number();  // >= 0
 CLI::Validator unit_interval();        // in [0, 1]
 
+// A flag taking the names of an enumerated setting (core/enums.h): checked
+// against the same table the config reader uses.
+template <typename E>
+CLI::Validator one_of_names() {
+  std::string names;
+  for (const auto& entry : EnumNames<E>::names) names += (names.empty() ? "" : ",") + std::string(entry.second);
+  return CLI::Validator(
+      [](std::string& text) {
+        E value{};
+        return enum_from_name<E>(text, value) ? std::string() : enum_expected<E>(text);
+      },
+      "{" + names + "}");
+}
+
 // The depth flags of every command that reads depth files (as `convert
 // folder` has them): --depth-encoding, --depth-scale, --min-depth, --max-depth.
 // Flags not given leave the base (the config's range: depth_read_options()).

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -364,6 +365,38 @@ TEST(CliInspect, DefaultsWithoutConfig) {
   const json j = json::parse(r.out);
   EXPECT_EQ(j["eval"]["use_cats"], true);
   EXPECT_EQ(j["eval"]["iou_type"], "segm");
+}
+
+TEST(CliInspect, KeysDocumentEveryKeyWithItsDefaultAndValue) {
+  const RunResult text = run_tool({"inspect", "--keys", "--set", "train.lr=5e-4"});
+  ASSERT_EQ(text.exit_code, 0) << text;
+  EXPECT_THAT(text.out, HasSubstr("train.lr  (number, default 0.0001; here 0.0005)\n    peak learning rate"));
+  EXPECT_THAT(text.out, HasSubstr("model.variant  (rgb | dggm | dsam | edsam | full, default \"rgb\")"));
+  const RunResult r = run_tool({"inspect", "--keys", "--set", "model.variant=full", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const json keys = json::parse(r.out);
+  ASSERT_TRUE(keys.is_array());
+  std::map<std::string, json> by_name;
+  for (const auto& k : keys) by_name[k["key"].get<std::string>()] = k;
+  // Every leaf of the resolved config is documented, and nothing else is.
+  const json config = json::parse(run_tool({"inspect"}).out);
+  size_t leaves = 0;
+  std::function<void(const json&, const std::string&)> walk = [&](const json& j, const std::string& name) {
+    if (!j.is_object()) {
+      ++leaves;
+      EXPECT_EQ(by_name.count(name), 1u) << name;
+      return;
+    }
+    for (const auto& item : j.items()) walk(item.value(), name.empty() ? item.key() : name + "." + item.key());
+  };
+  for (const auto& section : config.items()) {
+    if (section.value().is_object()) walk(section.value(), section.key());  // not "version"
+  }
+  EXPECT_EQ(keys.size(), leaves);
+  EXPECT_EQ(by_name["model.variant"]["value"], "full");
+  EXPECT_EQ(by_name["model.variant"]["default"], "rgb");
+  EXPECT_FALSE(by_name["train.lr"].contains("value"));  // unchanged
+  for (const auto& k : keys) EXPECT_FALSE(k["doc"].get<std::string>().empty()) << k["key"];
 }
 
 TEST(CliInspect, UnknownKeyInConfigExitsOneNamingTheKey) {

@@ -29,6 +29,7 @@
 #include "temp_dir.h"
 #include "training_log_lines.h"
 #include "tiny_hf_config.h"
+#include "tiny_training_config.h"
 #include "test_paths.h"
 #include "apps/run_tool.h"
 
@@ -59,23 +60,21 @@ std::vector<char*> argv_of(const std::string& binary, const std::vector<std::str
 
 const char* const kTinyHf = rgbdseg::testing::kTinyHfConfig;
 
-// Paths relative to the config file (train.json in the temporary folder).
-const char* kTrainConfig = R"({
-  "runtime": {"threads": 1, "log_level": "warn"},
-  "model": {"variant": "full", "hf_config": "hf/tiny.json",
-            "depth": {"dggm": {"hidden_channels": 4}, "predictor": {"channels": 4}}},
-  "data": {"train": "scenes/annotations.json", "val": "val/annotations.json", "batch_size": 2, "workers": 1,
-           "resize": "none", "hflip": false, "colour_jitter": 0.0},
-  "train": {"max_steps": 3, "lr": 0.001, "schedule": "constant", "log_every": 1, "checkpoint_every": 0,
-            "clip_grad_norm": 0.0, "criterion": {"num_points": 256}},
-  "eval": {"batch_size": 2}
-})";
+// The shared tiny recipe, 3 steps, with paths relative to the config file
+// (train.json in the temporary folder).
+std::string train_config_json() {
+  rgbdseg::Config c = rgbdseg::testing::tiny_training_config("hf/tiny.json", "scenes/annotations.json", "full");
+  c.runtime.log_level = "warn";
+  c.data.val = "val/annotations.json";
+  c.train.max_steps = 3;
+  return rgbdseg::config_to_json(c).dump(2);
+}
 
 class CliTrain : public ::testing::Test {
  protected:
   void SetUp() override {
     tmp.write("hf/tiny.json", kTinyHf);
-    config = tmp.write("train.json", kTrainConfig);
+    config = tmp.write("train.json", train_config_json());
     for (const auto& [name, seed] : {std::pair<const char*, const char*>{"scenes", "3"}, {"val", "4"}}) {
       const RunResult s = run_tool({"synth", "-q", "--out", tmp.file(name), "--num",
                                     name == std::string("val") ? "2" : "4", "--size", "64x80", "--seed", seed});

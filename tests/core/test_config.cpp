@@ -2,7 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "rgbdseg/core/config.h"
@@ -387,4 +390,141 @@ TEST(Config, ShortSideMinusOneMeansOriginalAndTrainShortSideIsChecked) {
   EXPECT_EQ(load_config("", {"eval.short_side=-1"}).eval.short_side, -1);
   EXPECT_THAT(load_error("", {"eval.short_side=-2"}), HasSubstr("/eval/short_side"));
   EXPECT_THAT(load_error("", {"model.train_short_side=-1"}), HasSubstr("/model/train_short_side"));
+}
+
+// ---- the key table and the typed enums ----
+
+namespace {
+
+// The leaves of a config JSON, by JSON pointer.
+void leaves(const nlohmann::ordered_json& j, const std::string& pointer, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) leaves(it.value(), pointer + "/" + it.key(), out);
+  } else {
+    out[pointer] = j.dump();
+  }
+}
+
+// Values worth trying for one key that differ from its default (the first
+// that passes the key's rule is used).
+std::vector<std::string> other_values(const ConfigKey& key) {
+  const auto d = nlohmann::json::parse(key.default_value);
+  if (key.type == "boolean") return {d.get<bool>() ? "false" : "true"};
+  if (key.type == "integer") {
+    const int v = d.get<int>();
+    return {std::to_string(v + 1), std::to_string(v + 2), std::to_string(v - 1), "1"};
+  }
+  if (key.type == "number") {
+    const double v = d.get<double>();
+    return {v == 0 ? "0.5" : std::to_string(v * 0.5), std::to_string(v + 0.25), std::to_string(v * 1.5)};
+  }
+  if (key.type == "string") return {"some/file.json"};
+  if (key.type == "list of integers") return {"[7, 9]"};
+  if (key.type == "cpu | cuda | cuda:N") return {"cuda:1"};
+  std::vector<std::string> names;  // "a | b | c"
+  for (size_t start = 0; start < key.type.size();) {
+    const size_t bar = std::min(key.type.find(" | ", start), key.type.size());
+    const std::string name = key.type.substr(start, bar - start);
+    if ("\"" + name + "\"" != key.default_value) names.push_back(name);
+    start = bar + 3;
+  }
+  return names;
+}
+
+}  // namespace
+
+// Each row of the table reads into and writes from its own member: setting one
+// key changes exactly that key of the written config (a row pointing at a
+// neighbour's member would change two, or write the wrong one).
+TEST(ConfigKeys, EachKeyReachesItsOwnMember) {
+  std::map<std::string, std::string> defaults;
+  leaves(config_to_json(Config{}), "", defaults);
+  const auto keys = config_keys();
+  EXPECT_EQ(keys.size() + 1, defaults.size());  // + /version
+  for (const auto& key : keys) {
+    SCOPED_TRACE(key.name);
+    EXPECT_FALSE(key.doc.empty());
+    std::string pointer = "/" + key.name;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    ASSERT_EQ(defaults.count(pointer), 1u);
+    EXPECT_EQ(defaults[pointer], key.default_value);
+    bool tried = false;
+    for (const auto& value : other_values(key)) {
+      Config c;
+      try {
+        c = load_config("", {key.name + "=" + value});
+      } catch (const Error&) {
+        continue;  // outside the key's range: try the next value
+      }
+      tried = true;
+      std::map<std::string, std::string> got;
+      leaves(config_to_json(c), "", got);
+      std::vector<std::string> changed;
+      for (const auto& [p, v] : got) {
+        if (defaults[p] != v) changed.push_back(p);
+      }
+      EXPECT_EQ(changed, std::vector<std::string>{pointer}) << key.name << "=" << value;
+      break;
+    }
+    EXPECT_TRUE(tried) << "no accepted non-default value for " << key.name;
+  }
+}
+
+TEST(ConfigKeys, EnumsAreParsedOnceIntoTypedValues) {
+  const Config c = load_config("", {"model.variant=edsam", "data.resize=large_scale_jitter", "data.depth_resize=hole_aware",
+                                    "train.schedule=cosine", "train.precision=bf16", "eval.iou_type=bbox",
+                                    "runtime.device=cuda:3", "runtime.log_level=debug"});
+  EXPECT_EQ(c.model.variant.value(), ModelVariant::Edsam);
+  EXPECT_EQ(c.data.resize.value(), ResizeMode::LargeScaleJitter);
+  EXPECT_EQ(c.data.depth_resize.value(), DepthResize::HoleAwareArea);
+  EXPECT_EQ(c.train.schedule.value(), LrSchedule::Cosine);
+  EXPECT_EQ(c.train.precision.value(), Precision::Bf16);
+  EXPECT_EQ(c.eval.iou_type.value(), IouType::Bbox);
+  EXPECT_EQ(c.runtime.log_level.value(), LogLevel::Debug);
+  EXPECT_TRUE(c.runtime.device.is_cuda());
+  EXPECT_EQ(c.runtime.device.index, 3);  // whether this build has CUDA is runtime/device.h's question
+  // Written back by name.
+  const auto j = config_to_json(c);
+  EXPECT_EQ(j["model"]["variant"], "edsam");
+  EXPECT_EQ(j["data"]["resize"], "large_scale_jitter");
+  EXPECT_EQ(j["runtime"]["device"], "cuda:3");
+  EXPECT_THAT(load_error("", {"runtime.device=gpu"}),
+              HasSubstr("--set runtime.device: /runtime/device: expected cpu, cuda or cuda:N; got \"gpu\""));
+  EXPECT_THAT(load_error("", {"data.resize=shortside"}),
+              HasSubstr("/data/resize: expected one of none, short_side, fixed, scale_range, large_scale_jitter; got \"shortside\""));
+}
+
+TEST(ConfigKeys, NamedValuesCompareByNameAndNeverWriteNumbers) {
+  Named<IouType> t = IouType::Bbox;
+  EXPECT_TRUE(t == "bbox");
+  EXPECT_TRUE(t != "segm");
+  EXPECT_TRUE(t == IouType::Bbox);
+  EXPECT_EQ(std::string(t.name()), "bbox");
+  nlohmann::ordered_json j;
+  j["t"] = t;
+  EXPECT_EQ(j["t"], "bbox");  // not 1
+  j["d"] = DeviceName("cuda:2");
+  EXPECT_EQ(j["d"], "cuda:2");
+  std::ostringstream os;
+  os << Named<ModelVariant>(ModelVariant::Full);
+  EXPECT_EQ(os.str(), "full");
+  // Assignment from a name checks it against the one table.
+  try {
+    Named<LrSchedule> s = LrSchedule::Poly;
+    s = std::string("linear");
+    ADD_FAILURE() << "did not throw";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("schedule: expected one of constant, step, poly, cosine; got \"linear\""));
+  }
+  EXPECT_EQ(DeviceName("cuda").index, -1);
+  EXPECT_EQ(DeviceName("cuda:12").name(), "cuda:12");
+  EXPECT_EQ(DeviceName().name(), "cpu");
+}
+
+TEST(ConfigKeys, RulesSeeTheWholeConfigWhateverTheOrder) {
+  ScopedTempDir dir;
+  // max_depth is checked against min_depth, which the file gives after it.
+  const std::string path = dir.write("c.json", R"({"model": {"depth": {"max_depth": 5, "min_depth": 6}}})");
+  EXPECT_THAT(load_error(path), HasSubstr(path + ": /model/depth/max_depth: must be 0 (no limit) or above min_depth"));
+  EXPECT_THAT(load_error("", {"runtime.threads=99999999999"}), HasSubstr("/runtime/threads: 99999999999 is out of range"));
 }

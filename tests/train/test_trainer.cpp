@@ -28,6 +28,7 @@
 #include "rgbdseg/train/trainer.h"
 #include "rgbdseg/train/build.h"
 #include "temp_dir.h"
+#include "trainer_fixture.h"
 #include "training_log_lines.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
@@ -40,97 +41,7 @@ using rgbdseg::testing::ScopedTempDir;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-namespace {
-
-const char* const kTinyHf = rgbdseg::testing::kTinyHfConfig;
-
-// Quiet logs while training (restored afterwards).
-class QuietLogs {
- public:
-  QuietLogs() : old_(log_level()) { set_log_level(LogLevel::Error); }
-  ~QuietLogs() { set_log_level(old_); }
-
- private:
-  LogLevel old_;
-};
-
-std::string write_scenes(const ScopedTempDir& tmp, const std::string& name, int num, int height, int width,
-                         uint64_t seed, bool single_class, int max_objects = 7, int min_visible = 30) {
-  SynthOptions o;
-  o.height = height;
-  o.width = width;
-  o.seed = seed;
-  o.single_class = single_class;
-  o.max_objects = max_objects;
-  o.min_objects = std::min(o.min_objects, max_objects);
-  o.min_visible_pixels = min_visible;
-  return write_synthetic_dataset(tmp.file(name), num, o, /*threads=*/1).annotations_path;
-}
-
-// A quick training config: no augmentation, few points, constant schedule.
-Config quick_config(const std::string& hf, const std::string& train, const std::string& variant) {
-  Config c;
-  c.runtime.threads = 1;
-  c.model.variant = variant;
-  c.model.hf_config = hf;
-  c.model.depth.dggm.hidden_channels = 4;
-  c.model.depth.predictor.channels = 4;
-  c.data.train = train;
-  c.data.batch_size = 2;
-  c.data.workers = 1;
-  c.data.resize = "none";
-  c.data.hflip = false;
-  c.data.colour_jitter = 0.0;
-  c.train.max_steps = 4;
-  c.train.lr = 1e-3;
-  c.train.schedule = "constant";
-  c.train.backbone_lr_multiplier = 1.0;
-  c.train.clip_grad_norm = 0.0;
-  c.train.log_every = 1;
-  c.train.eval_every = 0;
-  c.train.checkpoint_every = 0;
-  c.train.criterion.num_points = 256;
-  c.eval.batch_size = 2;
-  return c;
-}
-
-TrainRunOptions run_options(const std::string& out) {
-  TrainRunOptions r;
-  r.out_dir = out;
-  r.handle_signals = false;  // not the test binary's handlers
-  r.progress = nullptr;
-  return r;
-}
-
-
-bool same_tensors(const std::string& a, const std::string& b) {
-  const SafetensorsFile x = read_safetensors(a), y = read_safetensors(b);
-  if (x.tensors.size() != y.tensors.size()) {
-    ADD_FAILURE() << a << " has " << x.tensors.size() << " tensors, " << b << " " << y.tensors.size();
-    return false;
-  }
-  for (const auto& [name, t] : x.tensors) {
-    const StoredTensor* u = y.find(name);
-    if (!u) {
-      ADD_FAILURE() << b << " has no " << name;
-      return false;
-    }
-    if (!at::equal(model::to_tensor(t), model::to_tensor(*u))) {
-      ADD_FAILURE() << name << " differs between " << a << " and " << b;
-      return false;
-    }
-  }
-  return true;
-}
-
-class TrainerTest : public ::testing::Test {
- protected:
-  ScopedTempDir tmp;
-  std::string hf = tmp.write("hf/tiny.json", kTinyHf);
-  QuietLogs quiet;
-};
-
-}  // namespace
+using namespace rgbdseg::testing;
 
 // (a) An interrupted run resumed from last/ reproduces the uninterrupted run
 // bit for bit: same losses every step, same final weights and optimizer state.

@@ -13,14 +13,6 @@ namespace rgbdseg {
 
 namespace dom = simdjson::dom;
 
-IouType parse_iou_type(const std::string& name) {
-  if (name == "segm") return IouType::Segm;
-  if (name == "bbox") return IouType::Bbox;
-  throw Error("iou type: expected one of segm, bbox; got \"" + name + "\"");
-}
-
-std::string iou_type_name(IouType type) { return type == IouType::Segm ? "segm" : "bbox"; }
-
 namespace {
 
 // Where we are in a file, for error messages: "gt.json: annotations[12] (id 7)".

@@ -11,13 +11,13 @@
 
 #include "rgbdseg/core/camera.h"
 #include "rgbdseg/core/depth_encoding.h"
+#include "rgbdseg/core/enums.h"
 #include "rgbdseg/coco/rle.h"
 
 namespace rgbdseg {
 
-enum class IouType { Segm, Bbox };
-IouType parse_iou_type(const std::string& name);  // "segm" | "bbox"; Error otherwise
-std::string iou_type_name(IouType type);
+// IouType (core/enums.h): segm | bbox; "iou type: expected one of segm, bbox; got ..." otherwise.
+inline IouType parse_iou_type(const std::string& name) { return parse_enum<IouType>(name); }
 
 struct CocoImage {
   int64_t id = 0;

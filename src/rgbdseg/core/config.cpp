@@ -1,113 +1,337 @@
 #include "rgbdseg/core/config.h"
 
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
-#include "rgbdseg/core/log.h"
 
 namespace rgbdseg {
 
 using ojson = nlohmann::ordered_json;
 
-ojson config_to_json(const Config& c) {
-  ojson j;
-  j["version"] = c.version;
-  j["runtime"]["threads"] = c.runtime.threads;
-  j["runtime"]["log_level"] = c.runtime.log_level;
-  j["runtime"]["device"] = c.runtime.device;
-  j["eval"]["iou_type"] = c.eval.iou_type;
-  j["eval"]["use_cats"] = c.eval.use_cats;
-  j["eval"]["top_k"] = c.eval.top_k;
-  j["eval"]["score_threshold"] = c.eval.score_threshold;
-  j["eval"]["predict_threshold"] = c.eval.predict_threshold;
-  j["eval"]["short_side"] = c.eval.short_side;
-  j["eval"]["max_long_side"] = c.eval.max_long_side;
-  j["eval"]["batch_size"] = c.eval.batch_size;
-  auto& m = j["model"];
-  m["variant"] = c.model.variant;
-  m["hf_config"] = c.model.hf_config;
-  m["train_short_side"] = c.model.train_short_side;
-  const auto& d = c.model.depth;
-  m["depth"]["min_depth"] = d.min_depth;
-  m["depth"]["max_depth"] = d.max_depth;
-  m["depth"]["gradients"]["log_depth"] = d.gradients.log_depth;
-  m["depth"]["gradients"]["smooth_sigma"] = d.gradients.smooth_sigma;
-  m["depth"]["gradients"]["norm_percentile"] = d.gradients.norm_percentile;
-  m["depth"]["dggm"]["hidden_channels"] = d.dggm.hidden_channels;
-  auto& ds = m["depth"]["dsam"];
-  ds["num_modes"] = d.dsam.num_modes;
-  ds["bins"] = d.dsam.bins;
-  ds["histogram_smoothing"] = d.dsam.histogram_smoothing;
-  ds["prominence"] = d.dsam.prominence;
-  ds["window_ratio"] = d.dsam.window_ratio;
-  ds["soft_windows"] = d.dsam.soft_windows;
-  ds["temperature"] = d.dsam.temperature;
-  ds["kernel_size"] = d.dsam.kernel_size;
-  auto& p = m["depth"]["predictor"];
-  p["min_ratio"] = d.predictor.min_ratio;
-  p["max_ratio"] = d.predictor.max_ratio;
-  p["input_stride"] = d.predictor.input_stride;
-  p["channels"] = d.predictor.channels;
-  auto& da = j["data"];
-  const auto& dc = c.data;
-  da["train"] = dc.train;
-  da["val"] = dc.val;
-  da["batch_size"] = dc.batch_size;
-  da["workers"] = dc.workers;
-  da["resize"] = dc.resize;
-  da["short_sides"] = dc.short_sides;
-  da["max_long_side"] = dc.max_long_side;
-  da["min_scale"] = dc.min_scale;
-  da["max_scale"] = dc.max_scale;
-  da["fixed_height"] = dc.fixed_height;
-  da["fixed_width"] = dc.fixed_width;
-  da["crop_height"] = dc.crop_height;
-  da["crop_width"] = dc.crop_width;
-  da["hflip"] = dc.hflip;
-  da["colour_jitter"] = dc.colour_jitter;
-  da["depth_noise"] = dc.depth_noise;
-  da["depth_dropout_boxes"] = dc.depth_dropout_boxes;
-  da["depth_resize"] = dc.depth_resize;
-  auto& t = j["train"];
-  const auto& tc = c.train;
-  t["init"] = tc.init;
-  t["max_steps"] = tc.max_steps;
-  t["lr"] = tc.lr;
-  t["weight_decay"] = tc.weight_decay;
-  t["backbone_lr_multiplier"] = tc.backbone_lr_multiplier;
-  t["freeze_backbone"] = tc.freeze_backbone;
-  t["schedule"] = tc.schedule;
-  t["warmup_steps"] = tc.warmup_steps;
-  t["warmup_factor"] = tc.warmup_factor;
-  t["poly_power"] = tc.poly_power;
-  t["step_milestones"] = tc.step_milestones;
-  t["step_gamma"] = tc.step_gamma;
-  t["min_lr_factor"] = tc.min_lr_factor;
-  t["clip_grad_norm"] = tc.clip_grad_norm;
-  t["accumulate"] = tc.accumulate;
-  t["precision"] = tc.precision;
-  t["seed"] = tc.seed;
-  t["log_every"] = tc.log_every;
-  t["eval_every"] = tc.eval_every;
-  t["checkpoint_every"] = tc.checkpoint_every;
-  t["max_nonfinite"] = tc.max_nonfinite;
-  auto& cr = t["criterion"];
-  cr["num_points"] = tc.criterion.num_points;
-  cr["oversample_ratio"] = tc.criterion.oversample_ratio;
-  cr["importance_sample_ratio"] = tc.criterion.importance_sample_ratio;
-  cr["class_weight"] = tc.criterion.class_weight;
-  cr["mask_weight"] = tc.criterion.mask_weight;
-  cr["dice_weight"] = tc.criterion.dice_weight;
-  cr["no_object_weight"] = tc.criterion.no_object_weight;
-  cr["matcher_class_weight"] = tc.criterion.matcher_class_weight;
-  return j;
+namespace {
+
+// ---- one member's value <-> JSON, by member type ----
+
+template <typename T>
+struct IsNamed : std::false_type {};
+template <typename E>
+struct IsNamed<Named<E>> : std::true_type {
+  using Enum = E;
+};
+
+template <typename T>
+ojson value_to_json(const T& value) {
+  if constexpr (IsNamed<T>::value || std::is_same_v<T, DeviceName>) {
+    return value.name();
+  } else {
+    return value;
+  }
 }
 
-namespace {
+// `json` already has the default's JSON type (merge_strict checked that);
+// what is left: enum and device names, list elements, the int range.
+template <typename T>
+void value_from_json(const ojson& json, T& out, const std::string& where) {
+  if constexpr (IsNamed<T>::value) {
+    using E = typename IsNamed<T>::Enum;
+    const std::string name = json.get<std::string>();
+    E value{};
+    if (!enum_from_name<E>(name, value)) throw Error(where + ": " + enum_expected<E>(name));
+    out = value;
+  } else if constexpr (std::is_same_v<T, DeviceName>) {
+    const std::string name = json.get<std::string>();
+    if (!is_device_name(name)) throw Error(where + ": expected cpu, cuda or cuda:N; got \"" + name + "\"");
+    out = DeviceName(name);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    out.clear();
+    for (const auto& v : json) {
+      if (!v.is_number_integer()) throw Error(where + ": expected a list of integers, got " + json.dump());
+      out.push_back(v.get<int>());
+    }
+  } else if constexpr (std::is_same_v<T, int>) {
+    const auto wide = json.get<int64_t>();
+    if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
+      throw Error(where + ": " + json.dump() + " is out of range");
+    }
+    out = static_cast<int>(wide);
+  } else {
+    out = json.get<T>();
+  }
+}
+
+template <typename T>
+std::string type_name() {
+  if constexpr (IsNamed<T>::value) {
+    std::string out;
+    for (const auto& entry : EnumNames<typename IsNamed<T>::Enum>::names) out += (out.empty() ? "" : " | ") + std::string(entry.second);
+    return out;
+  } else if constexpr (std::is_same_v<T, DeviceName>) {
+    return "cpu | cuda | cuda:N";
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return "boolean";
+  } else if constexpr (std::is_same_v<T, int>) {
+    return "integer";
+  } else if constexpr (std::is_same_v<T, double>) {
+    return "number";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return "string";
+  } else {
+    static_assert(std::is_same_v<T, std::vector<int>>, "a config member type without a JSON form");
+    return "list of integers";
+  }
+}
+
+// ---- the table ----
+
+// One key: where it sits in the JSON, how to reach its member, what values
+// it accepts and what it does. The default is the member's initialiser.
+struct Row {
+  std::string pointer;  // "/train/lr"
+  std::string type;
+  std::string doc;
+  std::function<ojson(const Config&)> write;
+  std::function<void(const ojson&, Config&, const std::string& where)> read;
+  std::function<std::string(const Config&)> check;  // "" = acceptable, else what is wrong
+};
+
+// The member reached through a chain of member pointers, for a const or a
+// mutable Config: path(&Config::train, &TrainConfig::lr).
+template <typename... Members>
+auto path(Members... members) {
+  return [=](auto& config) -> auto& { return (config .* ... .* members); };
+}
+
+template <typename Access>
+using ValueOf = std::decay_t<decltype(std::declval<Access>()(std::declval<Config&>()))>;
+
+template <typename Access, typename Rule>
+Row key(const char* pointer, Access access, Rule rule, const char* doc) {
+  using T = ValueOf<Access>;
+  Row row;
+  row.pointer = pointer;
+  row.type = type_name<T>();
+  row.doc = doc;
+  row.write = [access](const Config& c) { return value_to_json<T>(access(c)); };
+  row.read = [access](const ojson& j, Config& c, const std::string& where) { value_from_json<T>(j, access(c), where); };
+  if constexpr (!std::is_same_v<Rule, std::nullptr_t>) {
+    row.check = [access, rule](const Config& c) -> std::string { return rule(access(c), c); };
+  }
+  return row;
+}
+
+template <typename Access>
+Row key(const char* pointer, Access access, const char* doc) {
+  return key(pointer, access, nullptr, doc);
+}
+
+// Rules: generic, so a bound is compared in the member's own type.
+std::string number(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", x);
+  return text;
+}
+std::string with_note(std::string what, const char* note) { return note ? what + " (" + note + ")" : what; }
+
+auto at_least(double low, const char* note = nullptr) {
+  return [=](const auto& v, const Config&) { return v >= low ? std::string() : with_note("must be >= " + number(low), note); };
+}
+auto above(double low) {
+  return [=](const auto& v, const Config&) { return v > low ? std::string() : "must be > " + number(low); };
+}
+auto within(double low, double high, const char* note = nullptr) {  // closed interval
+  return [=](const auto& v, const Config&) {
+    return v >= low && v <= high ? std::string() : with_note("must be in [" + number(low) + ", " + number(high) + "]", note);
+  };
+}
+auto in_range(int low, int high) {  // integers
+  return [=](int v, const Config&) {
+    return v >= low && v <= high ? std::string() : "must be in " + std::to_string(low) + ".." + std::to_string(high);
+  };
+}
+
+using M = ModelConfig;
+using D = DepthModulesConfig;
+using Dt = DataConfig;
+using Tr = TrainConfig;
+using Cr = CriterionConfig;
+
+// Every key, in the order config_to_json writes them.
+const std::vector<Row>& rows() {
+  static const std::vector<Row> table = {
+      // runtime
+      key("/runtime/threads", path(&Config::runtime, &RuntimeConfig::threads), at_least(0, "0 = all cores"),
+          "intra-op threads; 0 = all cores"),
+      key("/runtime/log_level", path(&Config::runtime, &RuntimeConfig::log_level), "messages on stderr from this level up"),
+      key("/runtime/device", path(&Config::runtime, &RuntimeConfig::device),
+          "where models, inputs and the optimizer live (--device)"),
+      // eval
+      key("/eval/iou_type", path(&Config::eval, &EvalConfig::iou_type), "what evaluation compares: masks or boxes"),
+      key("/eval/use_cats", path(&Config::eval, &EvalConfig::use_cats),
+          "false: class-agnostic matching (pycocotools useCats=0)"),
+      key("/eval/top_k", path(&Config::eval, &EvalConfig::top_k), at_least(1),
+          "instances kept per image (Mask2Former: 100)"),
+      key("/eval/score_threshold", path(&Config::eval, &EvalConfig::score_threshold),
+          "evaluation keeps every top-k instance above this score (0: all, as COCO expects)"),
+      key("/eval/predict_threshold", path(&Config::eval, &EvalConfig::predict_threshold),
+          "`rgbdseg predict`'s default --threshold"),
+      key("/eval/short_side", path(&Config::eval, &EvalConfig::short_side),
+          [](int v, const Config&) {
+            return v >= -1 ? std::string()
+                           : std::string("must be -1 (original size), 0 (the model's training size) or a size in pixels");
+          },
+          "inference resize (short side, px): 0 = the model's training size (model.train_short_side) when "
+          "recorded, else the original size; -1 = always the original size; N = resize to N"),
+      key("/eval/max_long_side", path(&Config::eval, &EvalConfig::max_long_side), "inference resize: long-side cap (px)"),
+      key("/eval/batch_size", path(&Config::eval, &EvalConfig::batch_size), at_least(1), "images per inference batch"),
+      // model
+      key("/model/variant", path(&Config::model, &M::variant),
+          "depth modules: rgb (none), dggm, dsam, edsam (DSAM with predicted windows), full (DGGM + E-DSAM)"),
+      key("/model/hf_config", path(&Config::model, &M::hf_config),
+          "Hugging Face Mask2Former config.json of the RGB part (relative to the config file naming it)"),
+      key("/model/train_short_side", path(&Config::model, &M::train_short_side), at_least(0, "0 = not recorded"),
+          "short side (px) the model was trained at; `train` records it so inference runs at that scale"),
+      key("/model/depth/min_depth", path(&Config::model, &M::depth, &D::min_depth), at_least(0),
+          "metres; readings at or below are invalid, for every depth reader and the depth modules"),
+      key("/model/depth/max_depth", path(&Config::model, &M::depth, &D::max_depth),
+          [](double v, const Config& c) {
+            return v >= 0 && (v == 0 || v > c.model.depth.min_depth) ? std::string()
+                                                                      : std::string("must be 0 (no limit) or above min_depth");
+          },
+          "metres; readings above are invalid (0 = no limit), for every depth reader and the depth modules"),
+      key("/model/depth/gradients/log_depth", path(&Config::model, &M::depth, &D::gradients, &DepthGradientConfig::log_depth),
+          "gradients of log depth: near and far edges comparable"),
+      key("/model/depth/gradients/smooth_sigma",
+          path(&Config::model, &M::depth, &D::gradients, &DepthGradientConfig::smooth_sigma), at_least(0),
+          "Gaussian pre-smoothing in pixels (0 = off)"),
+      key("/model/depth/gradients/norm_percentile",
+          path(&Config::model, &M::depth, &D::gradients, &DepthGradientConfig::norm_percentile),
+          within(0, 1, "0 = no normalisation"), "per-image normalisation by this quantile of valid gradient magnitudes"),
+      key("/model/depth/dggm/hidden_channels", path(&Config::model, &M::depth, &D::dggm, &DggmConfig::hidden_channels),
+          at_least(1), "width of each scale's gate and processor convs"),
+      key("/model/depth/dsam/num_modes", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::num_modes), in_range(1, 16),
+          "T: depth modes (windows) per image"),
+      key("/model/depth/dsam/bins", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::bins), in_range(3, 1024),
+          "histogram bins over [min, max] of valid depth"),
+      key("/model/depth/dsam/histogram_smoothing",
+          path(&Config::model, &M::depth, &D::dsam, &DsamConfig::histogram_smoothing), at_least(0),
+          "Gaussian smoothing of the histogram, in bins (0 = off)"),
+      key("/model/depth/dsam/prominence", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::prominence), within(0, 1),
+          "peak prominence threshold, fraction of the histogram maximum"),
+      key("/model/depth/dsam/window_ratio", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::window_ratio), above(0),
+          "window width / depth when no predictor (variant dsam)"),
+      key("/model/depth/dsam/soft_windows", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::soft_windows),
+          "sigmoid window edges (differentiable width); false = hard"),
+      key("/model/depth/dsam/temperature", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::temperature), above(0),
+          "soft edge width, as a fraction of the mode's depth"),
+      key("/model/depth/dsam/kernel_size", path(&Config::model, &M::depth, &D::dsam, &DsamConfig::kernel_size),
+          [](int v, const Config&) { return v == 1 || v == 3 ? std::string() : std::string("must be 1 or 3"); },
+          "branch and projection convs (research code: 3, stride 2)"),
+      key("/model/depth/predictor/min_ratio",
+          path(&Config::model, &M::depth, &D::predictor, &RatioPredictorConfig::min_ratio), "predicted window ratio: lowest"),
+      key("/model/depth/predictor/max_ratio",
+          path(&Config::model, &M::depth, &D::predictor, &RatioPredictorConfig::max_ratio),
+          [](double v, const Config& c) {
+            const double low = c.model.depth.predictor.min_ratio;
+            return low > 0 && v > low ? std::string() : std::string("need 0 < min_ratio < max_ratio");
+          },
+          "predicted window ratio: highest"),
+      key("/model/depth/predictor/input_stride",
+          path(&Config::model, &M::depth, &D::predictor, &RatioPredictorConfig::input_stride), at_least(1),
+          "the predictor sees depth average-pooled by this factor"),
+      key("/model/depth/predictor/channels", path(&Config::model, &M::depth, &D::predictor, &RatioPredictorConfig::channels),
+          at_least(1), "width of the predictor's conv layers"),
+      // data
+      key("/data/train", path(&Config::data, &Dt::train), "training dataset JSON (relative to the config file)"),
+      key("/data/val", path(&Config::data, &Dt::val), "validation dataset JSON (relative to the config file)"),
+      key("/data/batch_size", path(&Config::data, &Dt::batch_size), at_least(1), "images per training micro-batch"),
+      key("/data/workers", path(&Config::data, &Dt::workers), at_least(0), "loader threads (0 = load on the training thread)"),
+      key("/data/resize", path(&Config::data, &Dt::resize), "how training images are resized"),
+      key("/data/short_sides", path(&Config::data, &Dt::short_sides),
+          [](const std::vector<int>& v, const Config&) {
+            if (v.empty()) return std::string("needs at least one size");
+            for (int s : v) {
+              if (s < 1) return std::string("sizes must be >= 1");
+            }
+            return std::string();
+          },
+          "short_side: one picked at random per image"),
+      key("/data/max_long_side", path(&Config::data, &Dt::max_long_side), "short_side: long-side cap (px)"),
+      key("/data/min_scale", path(&Config::data, &Dt::min_scale), above(0), "scale_range / large_scale_jitter: lowest scale"),
+      key("/data/max_scale", path(&Config::data, &Dt::max_scale),
+          [](double v, const Config& c) {
+            return v >= c.data.min_scale ? std::string() : std::string("need 0 < min_scale <= max_scale");
+          },
+          "scale_range / large_scale_jitter: highest scale"),
+      key("/data/fixed_height", path(&Config::data, &Dt::fixed_height), at_least(1),
+          "fixed: output height; large_scale_jitter: its square size"),
+      key("/data/fixed_width", path(&Config::data, &Dt::fixed_width), at_least(1), "fixed: output width"),
+      key("/data/crop_height", path(&Config::data, &Dt::crop_height), at_least(0), "random crop height (0 = no crop)"),
+      key("/data/crop_width", path(&Config::data, &Dt::crop_width), at_least(0), "random crop width (0 = no crop)"),
+      key("/data/hflip", path(&Config::data, &Dt::hflip), "random horizontal flips"),
+      key("/data/colour_jitter", path(&Config::data, &Dt::colour_jitter),
+          [](double v, const Config&) { return v >= 0 && v < 1 ? std::string() : std::string("must be in [0, 1)"); },
+          "brightness, contrast and saturation range"),
+      key("/data/depth_noise", path(&Config::data, &Dt::depth_noise), at_least(0),
+          "sigma of N(0, sigma * z^2) metres added to depth; 0 = off"),
+      key("/data/depth_dropout_boxes", path(&Config::data, &Dt::depth_dropout_boxes), at_least(0),
+          "random boxes of depth set invalid per image"),
+      key("/data/depth_resize", path(&Config::data, &Dt::depth_resize),
+          "nearest, or hole_aware (area average of valid readings only)"),
+      // train
+      key("/train/init", path(&Config::train, &Tr::init),
+          "\"hf:CONFIG.json,WEIGHTS.safetensors\", a .safetensors file, or \"\" (random)"),
+      key("/train/max_steps", path(&Config::train, &Tr::max_steps), at_least(1), "optimizer steps"),
+      key("/train/lr", path(&Config::train, &Tr::lr), above(0), "peak learning rate"),
+      key("/train/weight_decay", path(&Config::train, &Tr::weight_decay), at_least(0),
+          "AdamW weight decay; not applied to norms, biases and embeddings"),
+      key("/train/backbone_lr_multiplier", path(&Config::train, &Tr::backbone_lr_multiplier), at_least(0),
+          "the backbone's learning rate relative to lr"),
+      key("/train/freeze_backbone", path(&Config::train, &Tr::freeze_backbone), "keep the backbone's weights fixed"),
+      key("/train/schedule", path(&Config::train, &Tr::schedule), "learning-rate schedule after the linear warm-up"),
+      key("/train/warmup_steps", path(&Config::train, &Tr::warmup_steps), at_least(0), "linear warm-up steps"),
+      key("/train/warmup_factor", path(&Config::train, &Tr::warmup_factor),
+          [](double v, const Config&) { return v > 0 && v <= 1 ? std::string() : std::string("must be in (0, 1]"); },
+          "lr multiplier at step 0 of the warm-up"),
+      key("/train/poly_power", path(&Config::train, &Tr::poly_power), "poly: exponent"),
+      key("/train/step_milestones", path(&Config::train, &Tr::step_milestones), "step: lr *= step_gamma at each"),
+      key("/train/step_gamma", path(&Config::train, &Tr::step_gamma), "step: factor at each milestone"),
+      key("/train/min_lr_factor", path(&Config::train, &Tr::min_lr_factor), within(0, 1), "cosine / poly: floor, relative to lr"),
+      key("/train/clip_grad_norm", path(&Config::train, &Tr::clip_grad_norm), at_least(0, "0 = off"),
+          "global gradient-norm clip; 0 = off (Mask2Former: 0.01)"),
+      key("/train/accumulate", path(&Config::train, &Tr::accumulate), at_least(1), "micro-batches per optimizer step"),
+      key("/train/precision", path(&Config::train, &Tr::precision), "f32, bf16 (autocast) or fp16 (CUDA only)"),
+      key("/train/seed", path(&Config::train, &Tr::seed), "seeds initialisation, sampling and augmentation"),
+      key("/train/log_every", path(&Config::train, &Tr::log_every), at_least(1), "steps between log lines"),
+      key("/train/eval_every", path(&Config::train, &Tr::eval_every), at_least(0),
+          "steps between evaluations on data.val (0 = at the end only)"),
+      key("/train/checkpoint_every", path(&Config::train, &Tr::checkpoint_every), at_least(0),
+          "steps between checkpoints (also on SIGINT/SIGTERM and at the end)"),
+      key("/train/max_nonfinite", path(&Config::train, &Tr::max_nonfinite), at_least(1),
+          "stop after this many non-finite losses in a row"),
+      key("/train/criterion/num_points", path(&Config::train, &Tr::criterion, &Cr::num_points), at_least(1),
+          "points sampled per mask for the mask losses (Mask2Former: 112 * 112)"),
+      key("/train/criterion/oversample_ratio", path(&Config::train, &Tr::criterion, &Cr::oversample_ratio), at_least(1),
+          "uncertainty sampling: candidates per point"),
+      key("/train/criterion/importance_sample_ratio", path(&Config::train, &Tr::criterion, &Cr::importance_sample_ratio),
+          within(0, 1), "uncertainty sampling: share of points taken by uncertainty"),
+      key("/train/criterion/class_weight", path(&Config::train, &Tr::criterion, &Cr::class_weight), "classification loss weight"),
+      key("/train/criterion/mask_weight", path(&Config::train, &Tr::criterion, &Cr::mask_weight), "mask BCE loss weight"),
+      key("/train/criterion/dice_weight", path(&Config::train, &Tr::criterion, &Cr::dice_weight), "mask dice loss weight"),
+      key("/train/criterion/no_object_weight", path(&Config::train, &Tr::criterion, &Cr::no_object_weight),
+          "classification weight of the no-object class"),
+      key("/train/criterion/matcher_class_weight", path(&Config::train, &Tr::criterion, &Cr::matcher_class_weight),
+          "matching cost of classification (Mask2Former's paper: 2; Hugging Face: 1)"),
+  };
+  return table;
+}
 
 std::string type_of(const ojson& j) {
   if (j.is_number_integer()) return "an integer";
@@ -151,22 +375,24 @@ void merge_strict(ojson& target, const ojson& patch, const std::string& source, 
   }
 }
 
-std::string one_of(const std::string& source, const std::string& pointer, const std::string& value,
-                   const std::vector<std::string>& valid) {
-  for (const auto& v : valid) {
-    if (v == value) return value;
-  }
-  std::string list;
-  for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
-  throw Error(source + ": " + pointer + ": expected one of " + list + "; got \"" + value + "\"");
-}
-
 }  // namespace
 
-bool is_device_name(const std::string& name) {
-  if (name == "cpu" || name == "cuda") return true;
-  if (name.rfind("cuda:", 0) != 0 || name.size() == 5 || name.size() > 8) return false;
-  return name.find_first_not_of("0123456789", 5) == std::string::npos;
+ojson config_to_json(const Config& c) {
+  ojson j;
+  j["version"] = c.version;
+  for (const Row& row : rows()) j[ojson::json_pointer(row.pointer)] = row.write(c);
+  return j;
+}
+
+std::vector<ConfigKey> config_keys() {
+  const Config defaults;
+  std::vector<ConfigKey> out;
+  for (const Row& row : rows()) {
+    std::string name = row.pointer.substr(1);
+    for (char& ch : name) ch = ch == '/' ? '.' : ch;
+    out.push_back({name, row.type, row.write(defaults).dump(), row.doc});
+  }
+  return out;
 }
 
 std::string absolute_init_paths(const std::string& init, const std::string& dir) {
@@ -223,182 +449,25 @@ ojson read_layered(const std::string& path, std::set<std::string>& seen) {
   return merged;
 }
 
-void require(bool ok, const std::string& source, const std::string& pointer, const std::string& what) {
-  if (!ok) throw Error(source + ": " + pointer + ": " + what);
-}
-
-void model_from_json(const ojson& m, const std::string& source, ModelConfig& c) {
-  c.variant = one_of(source, "/model/variant", m["variant"], {"rgb", "dggm", "dsam", "edsam", "full"});
-  c.hf_config = m["hf_config"];
-  c.train_short_side = m["train_short_side"];
-  require(c.train_short_side >= 0, source, "/model/train_short_side", "must be >= 0 (0 = not recorded)");
-  const ojson& d = m["depth"];
-  auto& o = c.depth;
-  o.min_depth = d["min_depth"];
-  o.max_depth = d["max_depth"];
-  require(o.min_depth >= 0, source, "/model/depth/min_depth", "must be >= 0");
-  require(o.max_depth >= 0 && (o.max_depth == 0 || o.max_depth > o.min_depth), source, "/model/depth/max_depth",
-          "must be 0 (no limit) or above min_depth");
-  o.gradients.log_depth = d["gradients"]["log_depth"];
-  o.gradients.smooth_sigma = d["gradients"]["smooth_sigma"];
-  o.gradients.norm_percentile = d["gradients"]["norm_percentile"];
-  require(o.gradients.smooth_sigma >= 0, source, "/model/depth/gradients/smooth_sigma", "must be >= 0");
-  require(o.gradients.norm_percentile >= 0 && o.gradients.norm_percentile <= 1, source,
-          "/model/depth/gradients/norm_percentile", "must be in [0, 1] (0 = no normalisation)");
-  o.dggm.hidden_channels = d["dggm"]["hidden_channels"];
-  require(o.dggm.hidden_channels >= 1, source, "/model/depth/dggm/hidden_channels", "must be >= 1");
-  const ojson& s = d["dsam"];
-  o.dsam.num_modes = s["num_modes"];
-  o.dsam.bins = s["bins"];
-  o.dsam.histogram_smoothing = s["histogram_smoothing"];
-  o.dsam.prominence = s["prominence"];
-  o.dsam.window_ratio = s["window_ratio"];
-  o.dsam.soft_windows = s["soft_windows"];
-  o.dsam.temperature = s["temperature"];
-  o.dsam.kernel_size = s["kernel_size"];
-  require(o.dsam.num_modes >= 1 && o.dsam.num_modes <= 16, source, "/model/depth/dsam/num_modes", "must be in 1..16");
-  require(o.dsam.bins >= 3 && o.dsam.bins <= 1024, source, "/model/depth/dsam/bins", "must be in 3..1024");
-  require(o.dsam.histogram_smoothing >= 0, source, "/model/depth/dsam/histogram_smoothing", "must be >= 0");
-  require(o.dsam.prominence >= 0 && o.dsam.prominence <= 1, source, "/model/depth/dsam/prominence", "must be in [0, 1]");
-  require(o.dsam.window_ratio > 0, source, "/model/depth/dsam/window_ratio", "must be > 0");
-  require(o.dsam.temperature > 0, source, "/model/depth/dsam/temperature", "must be > 0");
-  require(o.dsam.kernel_size == 1 || o.dsam.kernel_size == 3, source, "/model/depth/dsam/kernel_size", "must be 1 or 3");
-  const ojson& p = d["predictor"];
-  o.predictor.min_ratio = p["min_ratio"];
-  o.predictor.max_ratio = p["max_ratio"];
-  o.predictor.input_stride = p["input_stride"];
-  o.predictor.channels = p["channels"];
-  require(o.predictor.min_ratio > 0 && o.predictor.max_ratio > o.predictor.min_ratio, source,
-          "/model/depth/predictor/max_ratio", "need 0 < min_ratio < max_ratio");
-  require(o.predictor.input_stride >= 1, source, "/model/depth/predictor/input_stride", "must be >= 1");
-  require(o.predictor.channels >= 1, source, "/model/depth/predictor/channels", "must be >= 1");
-}
-
-template <typename T>
-std::vector<T> int_list(const ojson& j, const std::string& source, const std::string& pointer) {
-  std::vector<T> out;
-  for (const auto& v : j) {
-    if (!v.is_number_integer()) throw Error(source + ": " + pointer + ": expected a list of integers, got " + j.dump());
-    out.push_back(v.get<T>());
-  }
-  return out;
-}
-
-void data_from_json(const ojson& d, const std::string& source, DataConfig& c) {
-  c.train = d["train"];
-  c.val = d["val"];
-  c.batch_size = d["batch_size"];
-  c.workers = d["workers"];
-  c.resize = one_of(source, "/data/resize", d["resize"], {"none", "short_side", "fixed", "scale_range", "large_scale_jitter"});
-  c.short_sides = int_list<int>(d["short_sides"], source, "/data/short_sides");
-  c.max_long_side = d["max_long_side"];
-  c.min_scale = d["min_scale"];
-  c.max_scale = d["max_scale"];
-  c.fixed_height = d["fixed_height"];
-  c.fixed_width = d["fixed_width"];
-  c.crop_height = d["crop_height"];
-  c.crop_width = d["crop_width"];
-  c.hflip = d["hflip"];
-  c.colour_jitter = d["colour_jitter"];
-  c.depth_noise = d["depth_noise"];
-  c.depth_dropout_boxes = d["depth_dropout_boxes"];
-  c.depth_resize = one_of(source, "/data/depth_resize", d["depth_resize"], {"nearest", "hole_aware"});
-  require(c.batch_size >= 1, source, "/data/batch_size", "must be >= 1");
-  require(c.workers >= 0, source, "/data/workers", "must be >= 0");
-  require(!c.short_sides.empty(), source, "/data/short_sides", "needs at least one size");
-  for (int s : c.short_sides) require(s >= 1, source, "/data/short_sides", "sizes must be >= 1");
-  require(c.min_scale > 0 && c.max_scale >= c.min_scale, source, "/data/max_scale", "need 0 < min_scale <= max_scale");
-  require(c.fixed_height >= 1 && c.fixed_width >= 1, source, "/data/fixed_height", "sizes must be >= 1");
-  require(c.crop_height >= 0 && c.crop_width >= 0, source, "/data/crop_height", "must be >= 0");
-  require(c.colour_jitter >= 0 && c.colour_jitter < 1, source, "/data/colour_jitter", "must be in [0, 1)");
-  require(c.depth_noise >= 0, source, "/data/depth_noise", "must be >= 0");
-}
-
-void train_from_json(const ojson& t, const std::string& source, TrainConfig& c) {
-  c.init = t["init"];
-  c.max_steps = t["max_steps"];
-  c.lr = t["lr"];
-  c.weight_decay = t["weight_decay"];
-  c.backbone_lr_multiplier = t["backbone_lr_multiplier"];
-  c.freeze_backbone = t["freeze_backbone"];
-  c.schedule = one_of(source, "/train/schedule", t["schedule"], {"constant", "step", "poly", "cosine"});
-  c.warmup_steps = t["warmup_steps"];
-  c.warmup_factor = t["warmup_factor"];
-  c.poly_power = t["poly_power"];
-  c.step_milestones = int_list<int>(t["step_milestones"], source, "/train/step_milestones");
-  c.step_gamma = t["step_gamma"];
-  c.min_lr_factor = t["min_lr_factor"];
-  c.clip_grad_norm = t["clip_grad_norm"];
-  c.accumulate = t["accumulate"];
-  c.precision = one_of(source, "/train/precision", t["precision"], {"f32", "bf16", "fp16"});
-  c.seed = t["seed"];
-  c.log_every = t["log_every"];
-  c.eval_every = t["eval_every"];
-  c.checkpoint_every = t["checkpoint_every"];
-  c.max_nonfinite = t["max_nonfinite"];
-  require(c.max_steps >= 1, source, "/train/max_steps", "must be >= 1");
-  require(c.lr > 0, source, "/train/lr", "must be > 0");
-  require(c.weight_decay >= 0, source, "/train/weight_decay", "must be >= 0");
-  require(c.backbone_lr_multiplier >= 0, source, "/train/backbone_lr_multiplier", "must be >= 0");
-  require(c.warmup_steps >= 0, source, "/train/warmup_steps", "must be >= 0");
-  require(c.warmup_factor > 0 && c.warmup_factor <= 1, source, "/train/warmup_factor", "must be in (0, 1]");
-  require(c.clip_grad_norm >= 0, source, "/train/clip_grad_norm", "must be >= 0 (0 = off)");
-  require(c.accumulate >= 1, source, "/train/accumulate", "must be >= 1");
-  require(c.log_every >= 1, source, "/train/log_every", "must be >= 1");
-  require(c.eval_every >= 0 && c.checkpoint_every >= 0, source, "/train/eval_every", "must be >= 0");
-  require(c.max_nonfinite >= 1, source, "/train/max_nonfinite", "must be >= 1");
-  require(c.min_lr_factor >= 0 && c.min_lr_factor <= 1, source, "/train/min_lr_factor", "must be in [0, 1]");
-  const ojson& k = t["criterion"];
-  auto& cr = c.criterion;
-  cr.num_points = k["num_points"];
-  cr.oversample_ratio = k["oversample_ratio"];
-  cr.importance_sample_ratio = k["importance_sample_ratio"];
-  cr.class_weight = k["class_weight"];
-  cr.mask_weight = k["mask_weight"];
-  cr.dice_weight = k["dice_weight"];
-  cr.no_object_weight = k["no_object_weight"];
-  cr.matcher_class_weight = k["matcher_class_weight"];
-  require(cr.num_points >= 1, source, "/train/criterion/num_points", "must be >= 1");
-  require(cr.oversample_ratio >= 1, source, "/train/criterion/oversample_ratio", "must be >= 1");
-  require(cr.importance_sample_ratio >= 0 && cr.importance_sample_ratio <= 1, source,
-          "/train/criterion/importance_sample_ratio", "must be in [0, 1]");
-}
-
 }  // namespace
 
 Config config_from_json(const ojson& json, const std::string& source) {
-  ojson resolved = config_to_json(Config{});
+  ojson resolved = config_to_json(Config{});  // the defaults are the schema: keys and JSON types
   merge_strict(resolved, json, source, "");
   Config c;
-  c.version = resolved["version"];
-  if (c.version > kConfigVersion || c.version < 1) {
-    throw Error(source + ": /version: config format version " + std::to_string(c.version) +
+  const int version = resolved["version"];
+  if (version > kConfigVersion || version < 1) {
+    throw Error(source + ": /version: config format version " + std::to_string(version) +
                 " is not supported (this build reads 1.." + std::to_string(kConfigVersion) + ")");
   }
   c.version = kConfigVersion;  // upgraded: no older formats exist yet
-  c.runtime.threads = resolved["runtime"]["threads"];
-  if (c.runtime.threads < 0) throw Error(source + ": /runtime/threads: must be >= 0 (0 = all cores)");
-  c.runtime.log_level = one_of(source, "/runtime/log_level", resolved["runtime"]["log_level"],
-                               {"error", "warn", "info", "debug"});
-  c.runtime.device = resolved["runtime"]["device"];
-  if (!is_device_name(c.runtime.device)) {
-    throw Error(source + ": /runtime/device: expected cpu, cuda or cuda:N; got \"" + c.runtime.device + "\"");
+  for (const Row& row : rows()) row.read(resolved[ojson::json_pointer(row.pointer)], c, source + ": " + row.pointer);
+  // Rules run on the whole config, so a range may depend on another key.
+  for (const Row& row : rows()) {
+    if (!row.check) continue;
+    const std::string problem = row.check(c);
+    if (!problem.empty()) throw Error(source + ": " + row.pointer + ": " + problem);
   }
-  c.eval.iou_type = one_of(source, "/eval/iou_type", resolved["eval"]["iou_type"], {"segm", "bbox"});
-  c.eval.use_cats = resolved["eval"]["use_cats"];
-  model_from_json(resolved["model"], source, c.model);
-  c.eval.top_k = resolved["eval"]["top_k"];
-  c.eval.score_threshold = resolved["eval"]["score_threshold"];
-  c.eval.predict_threshold = resolved["eval"]["predict_threshold"];
-  c.eval.short_side = resolved["eval"]["short_side"];
-  c.eval.max_long_side = resolved["eval"]["max_long_side"];
-  c.eval.batch_size = resolved["eval"]["batch_size"];
-  require(c.eval.top_k >= 1, source, "/eval/top_k", "must be >= 1");
-  require(c.eval.short_side >= -1, source, "/eval/short_side",
-          "must be -1 (original size), 0 (the model's training size) or a size in pixels");
-  require(c.eval.batch_size >= 1, source, "/eval/batch_size", "must be >= 1");
-  data_from_json(resolved["data"], source, c.data);
-  train_from_json(resolved["train"], source, c.train);
   return c;
 }
 

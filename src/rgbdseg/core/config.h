@@ -1,15 +1,23 @@
 #pragma once
-// rgbdseg's configuration: one source of defaults (the structs below, one
-// comment per key), JSON files that list only what they change, and
+// rgbdseg's configuration: JSON files that list only what they change, and
 // `--set key=value` overrides. Parsing is strict: an unknown key, a wrong type
 // or an unknown enum value is an error that names the file and JSON pointer,
 // because a typo must never silently train or evaluate the wrong thing.
+//
+// Every key is one row of the table in config.cpp (its JSON pointer, the
+// member it fills, its rule and its doc line): that table reads, writes,
+// validates and documents the configuration (`rgbdseg inspect --keys`). The
+// structs below hold the values; their initialisers are the defaults. Adding
+// a key: a member here, a row there, and its use in train/build.cpp (or
+// wherever it takes effect).
 //
 // A file may name a `"base"` preset (path relative to the file) and override
 // parts of it. `"version"` is the format version; older versions are upgraded
 // on load, newer ones rejected.
 #include <nlohmann/json_fwd.hpp>
 #include "rgbdseg/core/depth_encoding.h"
+#include "rgbdseg/core/enums.h"
+#include "rgbdseg/core/log.h"
 #include <string>
 #include <vector>
 
@@ -18,20 +26,17 @@ namespace rgbdseg {
 constexpr int kConfigVersion = 1;
 
 struct RuntimeConfig {
-  int threads = 0;                 // intra-op threads; 0 = all cores
-  std::string log_level = "info";  // error | warn | info | debug
-  std::string device = "cpu";      // cpu | cuda | cuda:N: where models, inputs and the optimizer live
+  int threads = 0;
+  Named<LogLevel> log_level = LogLevel::Info;
+  DeviceName device;
 };
 
 struct EvalConfig {
-  std::string iou_type = "segm";  // segm | bbox
-  bool use_cats = true;           // false: class-agnostic matching (pycocotools useCats=0)
-  int top_k = 100;                // instances kept per image (Mask2Former: 100)
-  double score_threshold = 0.0;   // evaluation keeps every top-k instance; predict uses predict_threshold
-  double predict_threshold = 0.5; // `rgbdseg predict` default --threshold
-  // Inference resize (short side, px): 0 = the model's training size
-  // (model.train_short_side) when recorded, else the original size;
-  // -1 = always the original size; N = resize to N.
+  Named<IouType> iou_type = IouType::Segm;
+  bool use_cats = true;
+  int top_k = 100;
+  double score_threshold = 0.0;
+  double predict_threshold = 0.5;
   int short_side = 0;
   int max_long_side = 1333;
   int batch_size = 2;
@@ -39,24 +44,24 @@ struct EvalConfig {
 
 // Datasets and augmentation (data/transforms.h).
 struct DataConfig {
-  std::string train;  // canonical dataset JSON; relative paths are relative to the config file
+  std::string train;
   std::string val;
   int batch_size = 2;
   int workers = 2;
-  std::string resize = "short_side";  // none | short_side | fixed | scale_range | large_scale_jitter
+  Named<ResizeMode> resize = ResizeMode::ShortSide;
   std::vector<int> short_sides = {480};
   int max_long_side = 1333;
-  double min_scale = 0.1;  // scale_range / large_scale_jitter
+  double min_scale = 0.1;
   double max_scale = 2.0;
-  int fixed_height = 480;  // fixed; large_scale_jitter uses fixed_height as its square size
+  int fixed_height = 480;
   int fixed_width = 640;
-  int crop_height = 0;     // random crop (0 = none)
+  int crop_height = 0;
   int crop_width = 0;
   bool hflip = true;
-  double colour_jitter = 0.2;       // brightness, contrast and saturation range
-  double depth_noise = 0.0;         // sigma of N(0, sigma * z^2) metres; 0 = off
+  double colour_jitter = 0.2;
+  double depth_noise = 0.0;
   int depth_dropout_boxes = 0;
-  std::string depth_resize = "nearest";  // nearest | hole_aware
+  Named<DepthResize> depth_resize = DepthResize::Nearest;
 };
 
 // Mask2Former's loss (train/criterion.h).
@@ -72,64 +77,62 @@ struct CriterionConfig {
 };
 
 struct TrainConfig {
-  std::string init;               // "hf:CONFIG.json,WEIGHTS.safetensors", a .safetensors file, or "" (random)
-  int max_steps = 1000;           // optimizer steps
+  std::string init;
+  int max_steps = 1000;
   double lr = 1e-4;
-  double weight_decay = 0.05;     // not applied to norms, biases and embeddings
+  double weight_decay = 0.05;
   double backbone_lr_multiplier = 0.1;
   bool freeze_backbone = false;
-  std::string schedule = "poly";  // constant | step | poly | cosine (all after a linear warm-up)
+  Named<LrSchedule> schedule = LrSchedule::Poly;
   int warmup_steps = 0;
-  double warmup_factor = 0.001;   // lr multiplier at step 0 of the warm-up
+  double warmup_factor = 0.001;
   double poly_power = 0.9;
-  std::vector<int> step_milestones;  // step schedule: lr *= step_gamma at each
+  std::vector<int> step_milestones;
   double step_gamma = 0.1;
-  double min_lr_factor = 0.0;     // cosine / poly floor
-  double clip_grad_norm = 0.01;   // global norm; 0 = off (Mask2Former clips at 0.01)
-  int accumulate = 1;             // micro-batches per optimizer step
-  std::string precision = "f32";  // f32 | bf16 (CPU autocast) | fp16 (CUDA only)
+  double min_lr_factor = 0.0;
+  double clip_grad_norm = 0.01;  // Mask2Former clips the global norm at 0.01
+  int accumulate = 1;
+  Named<Precision> precision = Precision::F32;
   int seed = 0;
-  int log_every = 10;             // steps between log lines
-  int eval_every = 0;             // steps between evaluations (0 = at the end only)
-  int checkpoint_every = 200;     // steps between checkpoints (also on SIGINT/SIGTERM and at the end)
-  int max_nonfinite = 5;          // stop after this many non-finite losses in a row
+  int log_every = 10;
+  int eval_every = 0;
+  int checkpoint_every = 200;
+  int max_nonfinite = 5;
   CriterionConfig criterion;
 };
 
 // Depth modules (the paper's DGGM and E-DSAM); see model/depth_fusion.h.
 struct DepthGradientConfig {
-  bool log_depth = false;         // gradients of log depth: near and far edges comparable
-  double smooth_sigma = 0.0;      // Gaussian pre-smoothing in pixels (0 = off)
-  double norm_percentile = 0.98;  // per-image normalisation by this quantile of valid magnitudes
+  bool log_depth = false;
+  double smooth_sigma = 0.0;
+  double norm_percentile = 0.98;
 };
 
 struct DggmConfig {
-  int hidden_channels = 32;  // width of each scale's gate and processor convs
+  int hidden_channels = 32;
 };
 
 struct DsamConfig {
-  int num_modes = 3;                // T: depth modes (windows) per image
-  int bins = 256;                   // histogram bins over [min, max] of valid depth
-  double histogram_smoothing = 1.0; // Gaussian smoothing of the histogram, in bins (0 = off)
-  double prominence = 0.01;         // peak prominence threshold, fraction of the histogram maximum
-  double window_ratio = 0.1;        // window width / depth when no predictor (variant dsam)
-  bool soft_windows = true;         // sigmoid window edges (differentiable width); false = hard
-  double temperature = 0.02;        // soft edge width, as a fraction of the mode's depth
-  int kernel_size = 3;              // branch and projection convs (research code: 3, stride 2)
+  int num_modes = 3;
+  int bins = 256;
+  double histogram_smoothing = 1.0;
+  double prominence = 0.01;
+  double window_ratio = 0.1;
+  bool soft_windows = true;
+  double temperature = 0.02;
+  int kernel_size = 3;  // research code: 3, stride 2
 };
 
 struct RatioPredictorConfig {
-  double min_ratio = 0.01;  // predicted window ratio range
+  double min_ratio = 0.01;
   double max_ratio = 0.5;
-  int input_stride = 8;     // the predictor sees depth average-pooled by this factor
-  int channels = 32;        // width of its conv layers
+  int input_stride = 8;
+  int channels = 32;
 };
 
 struct DepthModulesConfig {
-  // Readings outside [min_depth, max_depth] metres are invalid (max 0 = no
-  // limit): for the depth modules and for every reader of depth files.
   double min_depth = 0.0;
-  double max_depth = 10.0;
+  double max_depth = 10.0;  // the one valid-depth range (readers and model); 0 = no limit
   DepthGradientConfig gradients;
   DggmConfig dggm;
   DsamConfig dsam;
@@ -137,13 +140,8 @@ struct DepthModulesConfig {
 };
 
 struct ModelConfig {
-  std::string variant = "rgb";  // rgb | dggm | dsam | edsam | full (DGGM + E-DSAM)
-  // Hugging Face Mask2Former config.json of the RGB part; a relative path is
-  // relative to the config file that names it.
+  Named<ModelVariant> variant = ModelVariant::Rgb;
   std::string hf_config;
-  // Short side (px) of the images the model was trained at: `train` records it
-  // in the configs it saves, so inference runs at the scale the model learned
-  // (eval.short_side 0). 0 = not recorded.
   int train_short_side = 0;
   DepthModulesConfig depth;
 };
@@ -174,8 +172,14 @@ Config config_from_json(const nlohmann::ordered_json& json, const std::string& s
 // parses as JSON, otherwise a string). `path` may be empty (defaults only).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// "cpu", "cuda" or "cuda:N" (the form runtime.device and --device take).
-bool is_device_name(const std::string& name);
+// One key of the table, for documentation (`rgbdseg inspect --keys`).
+struct ConfigKey {
+  std::string name;       // "train.lr"
+  std::string type;       // "integer", "number", "boolean", "string", "list of integers", "rgb | dggm | ..."
+  std::string default_value;  // as JSON text
+  std::string doc;        // what it does, its range and its special values
+};
+std::vector<ConfigKey> config_keys();
 
 // train.init's paths ("WEIGHTS" or "hf:CONFIG,WEIGHTS") made absolute against `dir`.
 std::string absolute_init_paths(const std::string& init, const std::string& dir);

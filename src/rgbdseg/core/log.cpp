@@ -16,13 +16,7 @@ std::mutex g_mutex;
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
 void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 
-LogLevel parse_log_level(const std::string& name) {
-  if (name == "error") return LogLevel::Error;
-  if (name == "warn") return LogLevel::Warn;
-  if (name == "info") return LogLevel::Info;
-  if (name == "debug") return LogLevel::Debug;
-  throw Error("log level: expected one of error, warn, info, debug; got \"" + name + "\"");
-}
+LogLevel parse_log_level(const std::string& name) { return parse_enum<LogLevel>(name); }
 
 void log_line(LogLevel level, const std::string& message) {
   const char* tag = level == LogLevel::Error ? "error: " : level == LogLevel::Warn ? "warning: " : "";

@@ -3,12 +3,22 @@
 // Lines start with "rgbdseg: " and, by convention, the component:
 //   RGBDSEG_LOG(Info) << "weights: loaded " << n << " tensors";
 // The stream expression is not evaluated when the level is off.
+#include <array>
 #include <sstream>
 #include <string>
+#include <utility>
+
+#include "rgbdseg/core/named_enum.h"
 
 namespace rgbdseg {
 
 enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
+template <>
+struct EnumNames<LogLevel> {
+  static constexpr const char* what = "log level";
+  static constexpr std::array<std::pair<LogLevel, const char*>, 4> names{
+      {{LogLevel::Error, "error"}, {LogLevel::Warn, "warn"}, {LogLevel::Info, "info"}, {LogLevel::Debug, "debug"}}};
+};
 
 LogLevel log_level();
 void set_log_level(LogLevel level);

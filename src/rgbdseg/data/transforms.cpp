@@ -16,12 +16,6 @@ Sample clone_sample(const Sample& s) {
   return out;
 }
 
-DepthResize parse_depth_resize(const std::string& name) {
-  if (name == "nearest") return DepthResize::Nearest;
-  if (name == "hole_aware") return DepthResize::HoleAwareArea;
-  throw Error("depth resize: expected one of nearest, hole_aware; got \"" + name + "\"");
-}
-
 uint64_t SampleRng::next() {
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

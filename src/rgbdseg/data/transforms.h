@@ -14,6 +14,8 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include "rgbdseg/core/enums.h"
+
 namespace rgbdseg {
 
 // One RGB-D training sample. Transforms modify it in place; note that copying
@@ -29,8 +31,8 @@ struct Sample {
 
 Sample clone_sample(const Sample& s);
 
-enum class DepthResize { Nearest, HoleAwareArea };
-DepthResize parse_depth_resize(const std::string& name);  // "nearest" | "hole_aware"
+// DepthResize (core/enums.h): nearest | hole_aware.
+inline DepthResize parse_depth_resize(const std::string& name) { return parse_enum<DepthResize>(name); }
 
 // Deterministic random numbers for one sample (splitmix64 stream).
 class SampleRng {
@@ -73,7 +75,8 @@ void depth_dropout(Sample& s, int count, int max_size, double pixel_fraction, Sa
 
 // The training recipe, in order: resize/jitter, crop, flip, colour, depth.
 struct AugmentOptions {
-  enum class Resize { None, ShortSide, ScaleRange, Fixed, LargeScaleJitter } resize = Resize::ShortSide;
+  using Resize = ResizeMode;  // core/enums.h: none | short_side | scale_range | fixed | large_scale_jitter
+  Resize resize = Resize::ShortSide;
   std::vector<int> short_sides = {480};  // ShortSide: one is drawn per sample
   int max_long_side = 1333;
   double min_scale = 0.1, max_scale = 2.0;  // ScaleRange (of the original) / LargeScaleJitter

@@ -27,7 +27,7 @@ struct InferenceOptions {
   int max_long_side = 1333;
   int batch_size = 2;
   int workers = 2;
-  std::string precision = "f32";  // f32 | bf16 | fp16 (CUDA)
+  Precision precision = Precision::F32;  // f32 | bf16 | fp16 (CUDA)
   c10::Device device = c10::kCPU; // where the model and its inputs live
   ProgressCallback progress;      // (images done, total); the program draws the bar; null = none
   // The research code's protocol (--protocol seed): images warped to

@@ -6,17 +6,17 @@
 #include <c10/core/DeviceType.h>
 #include <string>
 
+#include "rgbdseg/core/enums.h"
 #include "rgbdseg/core/error.h"
 
 namespace rgbdseg::model {
 
 class Autocast {
  public:
-  // precision: "f32" (off), "bf16", "fp16" (CUDA only: an Error on the CPU).
-  Autocast(c10::DeviceType device, const std::string& precision) {
-    if (precision == "f32") return;
-    if (precision != "bf16" && precision != "fp16") throw Error("precision: expected f32, bf16 or fp16, got " + precision);
-    const at::ScalarType dtype = precision == "bf16" ? at::kBFloat16 : at::kHalf;
+  // F32: off; Bf16; Fp16 (CUDA only: an Error on the CPU).
+  Autocast(c10::DeviceType device, Named<Precision> precision) {
+    if (precision == Precision::F32) return;
+    const at::ScalarType dtype = precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf;
     if (device == c10::DeviceType::CPU) {
       if (dtype != at::kBFloat16) throw Error("precision fp16 needs a CUDA device; use bf16 on the CPU");
       at::autocast::set_cpu_enabled(true);
@@ -27,7 +27,7 @@ class Autocast {
       at::autocast::set_autocast_gpu_dtype(dtype);
       cuda_ = true;
     } else {
-      throw Error("precision " + precision + ": no autocast for device type " + c10::DeviceTypeName(device, true));
+      throw Error(std::string("precision ") + precision.name() + ": no autocast for device type " + c10::DeviceTypeName(device, true));
     }
   }
   ~Autocast() {
@@ -45,7 +45,7 @@ class Autocast {
 // The CPU-only form the benchmarks use: bf16 when `enabled`.
 class CpuAutocast : public Autocast {
  public:
-  explicit CpuAutocast(bool enabled) : Autocast(c10::DeviceType::CPU, enabled ? "bf16" : "f32") {}
+  explicit CpuAutocast(bool enabled) : Autocast(c10::DeviceType::CPU, enabled ? Precision::Bf16 : Precision::F32) {}
 };
 
 }  // namespace rgbdseg::model

@@ -9,7 +9,11 @@
 namespace rgbdseg::model {
 
 const std::vector<std::string>& model_variants() {
-  static const std::vector<std::string> variants{"rgb", "dggm", "dsam", "edsam", "full"};
+  static const std::vector<std::string> variants = [] {
+    std::vector<std::string> names;
+    for (const auto& entry : EnumNames<ModelVariant>::names) names.emplace_back(entry.second);
+    return names;
+  }();
   return variants;
 }
 

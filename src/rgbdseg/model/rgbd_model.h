@@ -10,16 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "rgbdseg/core/enums.h"
 #include "rgbdseg/model/depth_fusion.h"
 #include "rgbdseg/model/mask2former.h"
 
 namespace rgbdseg::model {
 
+// The variant names, in the order of core/enums.h's table.
 const std::vector<std::string>& model_variants();
 
 struct RgbdModelOptions {
   Mask2FormerOptions mask2former;
-  std::string variant = "rgb";
+  Named<ModelVariant> variant = ModelVariant::Rgb;
   DepthFusionOptions depth;  // unused for rgb
 };
 

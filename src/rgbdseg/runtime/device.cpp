@@ -2,19 +2,18 @@
 
 #include <ATen/Context.h>
 
-#include "rgbdseg/core/config.h"
 #include "rgbdseg/core/error.h"
 
 namespace rgbdseg {
 
-c10::Device resolve_device(const std::string& name) {
-  if (!is_device_name(name)) throw Error("--device " + name + ": expected cpu, cuda or cuda:N");
-  if (name == "cpu") return c10::Device(c10::kCPU);
+c10::Device resolve_device(const DeviceName& device) {
+  if (!device.is_cuda()) return c10::Device(c10::kCPU);
+  const std::string name = device.name();
   if (!at::hasCUDA()) {
     throw Error("--device " + name + ": CUDA is not available in this LibTorch build (Debian's libtorch is "
                 "CPU-only; build against a CUDA LibTorch with CMAKE_PREFIX_PATH)");
   }
-  const int index = name == "cuda" ? 0 : std::stoi(name.substr(5));
+  const int index = device.index < 0 ? 0 : device.index;
   const int count = static_cast<int>(at::getNumGPUs());
   if (index >= count) {
     throw Error("--device " + name + ": this machine has " + std::to_string(count) + " CUDA device(s)");

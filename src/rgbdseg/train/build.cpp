@@ -12,17 +12,12 @@ model::RgbdModelOptions model_options(const ModelConfig& c, model::Mask2FormerOp
   model::RgbdModelOptions o;
   o.variant = c.variant;
   auto& d = o.depth;
-  if (c.variant == "rgb") {
-  } else if (c.variant == "dggm") {
-    d.use_dggm = true;
-  } else if (c.variant == "dsam") {
-    d.use_dsam = true;
-  } else if (c.variant == "edsam") {
-    d.use_dsam = d.predict_ratio = true;
-  } else if (c.variant == "full") {
-    d.use_dggm = d.use_dsam = d.predict_ratio = true;
-  } else {
-    throw Error("model.variant: unknown variant \"" + c.variant + "\" (rgb, dggm, dsam, edsam, full)");
+  switch (c.variant) {
+    case ModelVariant::Rgb: break;
+    case ModelVariant::Dggm: d.use_dggm = true; break;
+    case ModelVariant::Dsam: d.use_dsam = true; break;
+    case ModelVariant::Edsam: d.use_dsam = d.predict_ratio = true; break;
+    case ModelVariant::Full: d.use_dggm = d.use_dsam = d.predict_ratio = true; break;
   }
   for (size_t s = 0; s < mask2former.swin.depths.size(); ++s) d.channels.push_back(mask2former.swin.stage_channels(s));
   const auto& cd = c.depth;
@@ -94,13 +89,7 @@ CriterionOptions criterion_options(const CriterionConfig& c) {
 
 AugmentOptions augment_options(const DataConfig& d) {
   AugmentOptions a;
-  using R = AugmentOptions::Resize;
-  if (d.resize == "none") a.resize = R::None;
-  else if (d.resize == "short_side") a.resize = R::ShortSide;
-  else if (d.resize == "fixed") a.resize = R::Fixed;
-  else if (d.resize == "scale_range") a.resize = R::ScaleRange;
-  else if (d.resize == "large_scale_jitter") a.resize = R::LargeScaleJitter;
-  else throw Error("data.resize: unknown mode \"" + d.resize + "\" (none, short_side, fixed, scale_range, large_scale_jitter)");
+  a.resize = d.resize;
   a.short_sides = d.short_sides;
   a.max_long_side = d.max_long_side;
   a.min_scale = d.min_scale;
@@ -113,17 +102,13 @@ AugmentOptions augment_options(const DataConfig& d) {
   a.brightness = a.contrast = a.saturation = d.colour_jitter;
   a.depth_noise_sigma = d.depth_noise;
   a.depth_dropout_boxes = d.depth_dropout_boxes;
-  a.depth_resize = parse_depth_resize(d.depth_resize);
+  a.depth_resize = d.depth_resize;
   return a;
 }
 
 ScheduleOptions schedule_options(const TrainConfig& c) {
   ScheduleOptions o;
-  if (c.schedule == "constant") o.kind = ScheduleOptions::Kind::Constant;
-  else if (c.schedule == "step") o.kind = ScheduleOptions::Kind::Step;
-  else if (c.schedule == "poly") o.kind = ScheduleOptions::Kind::Poly;
-  else if (c.schedule == "cosine") o.kind = ScheduleOptions::Kind::Cosine;
-  else throw Error("train.schedule: unknown schedule \"" + c.schedule + "\" (constant, step, poly, cosine)");
+  o.kind = c.schedule;
   o.max_steps = c.max_steps;
   o.warmup_steps = c.warmup_steps;
   o.warmup_factor = c.warmup_factor;

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "rgbdseg/core/enums.h"
+
 namespace rgbdseg::train {
 
 struct ScheduleOptions {
-  enum class Kind { Constant, Step, Poly, Cosine };
+  using Kind = LrSchedule;  // core/enums.h
   Kind kind = Kind::Poly;
   int64_t max_steps = 1000;
   int64_t warmup_steps = 0;

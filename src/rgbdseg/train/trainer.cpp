@@ -103,13 +103,17 @@ InitSpec parse_init(const std::string& init, const std::string& config_hf) {
 // each image) the training images' median short side. Recorded in the saved
 // config as model.train_short_side so inference runs at the learned scale.
 int nominal_training_short_side(const DataConfig& d, const RgbdDataset& train_set) {
-  if (d.resize == "short_side") {
-    std::vector<int> sides = d.short_sides;
-    std::sort(sides.begin(), sides.end());
-    return sides[sides.size() / 2];
+  switch (d.resize) {
+    case ResizeMode::ShortSide: {
+      std::vector<int> sides = d.short_sides;
+      std::sort(sides.begin(), sides.end());
+      return sides[sides.size() / 2];
+    }
+    case ResizeMode::Fixed: return std::min(d.fixed_height, d.fixed_width);
+    case ResizeMode::LargeScaleJitter: return d.fixed_height;
+    case ResizeMode::None:
+    case ResizeMode::ScaleRange: break;  // relative to each image: the images' median
   }
-  if (d.resize == "fixed") return std::min(d.fixed_height, d.fixed_width);
-  if (d.resize == "large_scale_jitter") return d.fixed_height;
   std::vector<int64_t> sides;
   for (const auto& img : train_set.coco.images) sides.push_back(std::min(img.height, img.width));
   if (sides.empty()) return 0;
@@ -469,7 +473,7 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   const bool writer = rank == 0;
   if (config.data.train.empty()) throw Error("config: /data/train is not set (the training dataset JSON)");
   const c10::Device device = resolve_device(config.runtime.device);
-  if (tc.precision == "fp16" && !device.is_cuda()) {
+  if (tc.precision == Precision::Fp16 && !device.is_cuda()) {
     throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
   }
   if (writer && !run.resume) {

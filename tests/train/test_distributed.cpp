@@ -652,6 +652,42 @@ TEST_F(DistributedTraining, SigtermStopsEveryRankAtTheSameStepWithACheckpoint) {
   EXPECT_GE(state["step"].get<int64_t>(), 1);
 }
 
+// `rgbdseg demo --nproc 2` trains in two single-threaded processes what one
+// process trains with the whole batch, then evaluates and predicts as usual.
+TEST_F(DistributedTraining, DemoWithNprocTwoTrainsWhatOneProcessDoes) {
+  auto demo = [&](const std::string& name, const std::string& nproc) {
+    return run_tool({"demo", "-q", "--out", dir_->file(name), "--num", "4", "--num-val", "2", "--size", "64x80",
+                     "--seed", "5", "--nproc", nproc, "--set", "model.hf_config=" + dir_->file("hf.json"), "--set",
+                     "train.max_steps=2", "--set", "train.schedule=constant", "--set", "train.eval_every=0", "--set",
+                     "train.criterion.num_points=256",
+                     // As the suite's runs, so the tolerance of expect_same_weights_as_one_process holds.
+                     "--set", "train.lr=1e-3", "--set", "train.warmup_steps=0", "--set", "train.clip_grad_norm=0.01"},
+                    dir_->file(name));
+  };
+  const auto one = demo("demo1", "1");
+  ASSERT_EQ(one.exit_code, 0) << one;
+  const auto two = demo("demo2", "2");
+  ASSERT_EQ(two.exit_code, 0) << two;
+  EXPECT_THAT(two.out, HasSubstr("trained for 2 steps")) << two;
+  EXPECT_THAT(two.out, HasSubstr("mask AP")) << two;
+  EXPECT_TRUE(file_exists(dir_->file("demo2/metrics.json")));
+  EXPECT_TRUE(file_exists(dir_->file("demo2/predictions/results.json")));
+  const auto d = weight_difference(dir_->file("demo2/train/last/model.safetensors"),
+                                   dir_->file("demo1/train/last/model.safetensors"));
+  std::printf("[ demo --nproc 2 ] max |w_2proc - w_1proc| = %.3g (%s); share > 1e-6: %.3g%%\n", d.max,
+              d.worst_tensor.c_str(), 100 * d.share_above);
+  EXPECT_LT(d.max, 5e-5) << "worst in " << d.worst_tensor;
+  EXPECT_LT(d.share_above, 0.01);
+
+  // A batch that does not split over the processes is a usage error, before any data is written.
+  const auto odd = demo("demo3", "3");
+  EXPECT_EQ(odd.exit_code, 2) << odd;
+  EXPECT_EQ(odd.out, "") << odd;
+  EXPECT_THAT(odd.err, ::testing::StartsWith("rgbdseg demo: error: --nproc 3: data.batch_size 4")) << odd;
+  EXPECT_EQ(std::count(odd.err.begin(), odd.err.end(), '\n'), 1) << odd;
+  EXPECT_FALSE(file_exists(dir_->file("demo3/data")));
+}
+
 TEST_F(DistributedTraining, AFailingRankStopsTheOthers) {
   // Rank 0 and 1 both fail on a missing dataset: exit 1, no hang.
   const auto r = run_tool({"train", "--config", config(), "--out", dir_->file("bad"), "--nproc", "2", "--set",

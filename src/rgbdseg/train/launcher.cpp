@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rgbdseg/core/error.h"
@@ -102,16 +103,30 @@ int exit_code_of(int status) {
 // only wait for the missing rank.
 }  // namespace
 
+int threads_per_process(int nproc, int threads) {
+  const int total = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, total / std::max(1, nproc));
+}
+
 int launch_local_workers(int nproc, int threads) {
+  std::vector<std::string> own = own_command_line();
+  own.erase(own.begin());  // the program name: the children run /proc/self/exe
+  return launch_local_workers(nproc, threads, own);
+}
+
+int launch_local_workers(int nproc, int threads, const std::vector<std::string>& arguments) {
   if (nproc > kMaxProcs) throw UsageError("--nproc " + std::to_string(nproc) + ": at most " + std::to_string(kMaxProcs));
   char exe[4096];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) throw Error(std::string("--nproc: cannot resolve /proc/self/exe: ") + std::strerror(errno));
   exe[n] = '\0';
-  const std::vector<std::string> args = child_arguments(own_command_line(), std::max(1, threads / nproc));
+  std::vector<std::string> command{exe};
+  command.insert(command.end(), arguments.begin(), arguments.end());
+  const int per_process = threads_per_process(nproc, threads);
+  const std::vector<std::string> args = child_arguments(command, per_process);
   const int port = free_loopback_port();
   RGBDSEG_LOG(Info) << "train: starting " << nproc << " processes (rendezvous 127.0.0.1:" << port << ", "
-                    << std::max(1, threads / nproc) << " threads each)";
+                    << per_process << " threads each)";
 
   std::vector<std::string> base_env;
   for (char** e = environ; *e != nullptr; ++e) {

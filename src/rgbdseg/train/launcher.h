@@ -7,8 +7,20 @@
 // checkpoints and stops at the same step), and waits for all. A failure other
 // than an interruption (exit 130) kills the others: they could only wait for
 // the missing rank. Returns the first failure's exit status (0 if none).
+#include <string>
+#include <vector>
+
 namespace rgbdseg::train {
 
+// `threads`: the machine-wide thread budget (0 = all cores), split evenly.
 int launch_local_workers(int nproc, int threads);
+
+// The same for an explicit command line: `arguments` (without the program
+// name) are given to nproc copies of this executable, each with `--threads`
+// appended (e.g. the demo starting `train ... --out DIR`).
+int launch_local_workers(int nproc, int threads, const std::vector<std::string>& arguments);
+
+// Threads per process when `threads` (0 = all cores) are split over nproc.
+int threads_per_process(int nproc, int threads);
 
 }  // namespace rgbdseg::train

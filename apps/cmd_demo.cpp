@@ -38,7 +38,7 @@ namespace {
 struct DemoArgs {
   CommonArgs common;
   std::string out = "rgbdseg-demo";
-  int64_t num_train = 160, num_val = 24;
+  int64_t num_train = 5200, num_val = 24;  // each training scene seen once
   std::string size = "240x320";
   uint64_t seed = 1;
   int nproc = 1;
@@ -58,10 +58,8 @@ void check_process_split(const Config& config, int nproc) {
   }
 }
 
-// Trains in `nproc` single-threaded data-parallel processes (`rgbdseg train
-// --nproc`, the global batch split evenly) and reads back what they wrote: on
-// a small CPU model, one single-threaded process per core does more steps per
-// second than one process with a thread per core.
+// Trains in `nproc` data-parallel processes (`rgbdseg train --nproc`, the
+// global batch and the threads split evenly) and reads back what they wrote.
 train::TrainResult train_in_processes(const Config& config, const std::string& config_path,
                                       const std::vector<std::string>& overrides, const DemoArgs& args,
                                       const std::string& train_dir) {
@@ -122,7 +120,7 @@ int run_demo(const DemoArgs& args) {
   run.force = args.force;
   train::TrainResult trained;
   if (args.nproc > 1) {
-    trained = train_in_processes(config, (out / "configs" / "demo.json").string(), overrides, args, run.out_dir);
+    trained = train_in_processes(config, recipe, overrides, args, run.out_dir);
   } else {
     ProgressBar train_bar("train", config.train.max_steps, "steps");
     run.progress = train_bar.callback();
@@ -195,8 +193,8 @@ Command add_demo_command(CLI::App& parent) {
   cmd->add_option("--size", args->size, "scene size HxW")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed of the scenes")->capture_default_str();
   cmd->add_option("--nproc", args->nproc,
-                  "train in this many single-threaded data-parallel processes (the batch split evenly); "
-                  "1 = one process using --threads")
+                  "train in this many data-parallel processes (rgbdseg train --nproc), the batch and the threads "
+                  "split evenly; 1 = in this process")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--force", args->force, "replace the outputs of an earlier demo in --out");

@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <opencv2/core.hpp>
 
 #include "error_message.h"
@@ -14,6 +16,7 @@
 #include "rgbdseg/model/autocast.h"
 #include "rgbdseg/model/ops/ms_deform_attn.h"
 #include "rgbdseg/runtime/device.h"
+#include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/adamw.h"
 #include "rgbdseg/train/criterion.h"
 #include "rgbdseg/infer/inference.h"
@@ -152,6 +155,33 @@ TEST(Device, UnavailableDevicesAreOneLineErrors) {
   }
   // Autocast per device type: fp16 is a CUDA precision.
   EXPECT_THAT(error_message([] { model::Autocast a(c10::DeviceType::CPU, "fp16"); }), HasSubstr("needs a CUDA device"));
+}
+
+// precision auto: bf16 where the hardware has it (CUDA; CPUs whose
+// /proc/cpuinfo lists avx512_bf16 or amx_bf16), float32 elsewhere.
+TEST(Device, AutoPrecisionFollowsTheHardware) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
+  std::string line;
+  bool listed = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    line += ' ';
+    listed = line.find(" avx512_bf16 ") != std::string::npos || line.find(" amx_bf16 ") != std::string::npos;
+    break;
+  }
+  EXPECT_EQ(cpu_has_native_bf16(), listed);
+  const Precision cpu = model::resolve_precision(Precision::Auto, c10::DeviceType::CPU);
+  EXPECT_EQ(cpu, listed ? Precision::Bf16 : Precision::F32);
+  EXPECT_EQ(model::resolve_precision(Precision::Auto, c10::DeviceType::CUDA), Precision::Bf16);
+  for (Precision p : {Precision::F32, Precision::Bf16, Precision::Fp16}) {
+    EXPECT_EQ(model::resolve_precision(p, c10::DeviceType::CPU), p);
+  }
+  {
+    model::Autocast autocast(c10::DeviceType::CPU, "auto");
+    EXPECT_EQ(at::autocast::is_cpu_enabled(), listed);
+  }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
 }
 
 TEST(Device, DeformableAttentionDispatchesByDeviceType) {

@@ -661,7 +661,8 @@ TEST_F(DistributedTraining, DemoWithNprocTwoTrainsWhatOneProcessDoes) {
                      "train.max_steps=2", "--set", "train.schedule=constant", "--set", "train.eval_every=0", "--set",
                      "train.criterion.num_points=256",
                      // As the suite's runs, so the tolerance of expect_same_weights_as_one_process holds.
-                     "--set", "train.lr=1e-3", "--set", "train.warmup_steps=0", "--set", "train.clip_grad_norm=0.01"},
+                     "--set", "train.lr=1e-3", "--set", "train.warmup_steps=0", "--set", "train.clip_grad_norm=0.01",
+                     "--set", "train.precision=f32"},
                     dir_->file(name));
   };
   const auto one = demo("demo1", "1");

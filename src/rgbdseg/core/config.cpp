@@ -307,7 +307,7 @@ const std::vector<Row>& rows() {
       key("/train/clip_grad_norm", path(&Config::train, &Tr::clip_grad_norm), at_least(0, "0 = off"),
           "global gradient-norm clip; 0 = off (Mask2Former: 0.01)"),
       key("/train/accumulate", path(&Config::train, &Tr::accumulate), at_least(1), "micro-batches per optimizer step"),
-      key("/train/precision", path(&Config::train, &Tr::precision), "f32, bf16 (autocast) or fp16 (CUDA only)"),
+      key("/train/precision", path(&Config::train, &Tr::precision), "f32, bf16 (autocast), fp16 (CUDA only) or auto (bf16 where the device has it natively: CUDA, CPUs with AVX512-BF16 or AMX; else f32)"),
       key("/train/seed", path(&Config::train, &Tr::seed), "seeds initialisation, sampling and augmentation"),
       key("/train/log_every", path(&Config::train, &Tr::log_every), at_least(1), "steps between log lines"),
       key("/train/eval_every", path(&Config::train, &Tr::eval_every), at_least(0),

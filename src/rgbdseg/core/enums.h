@@ -57,13 +57,14 @@ struct EnumNames<LrSchedule> {
 };
 
 // Arithmetic of the forward pass: float32, or autocast to bf16 (CPU, CUDA) or
-// fp16 (CUDA only).
-enum class Precision { F32, Bf16, Fp16 };
+// fp16 (CUDA only); auto: bf16 where the device computes it natively (CUDA, a
+// CPU with AVX512-BF16 or AMX), else float32 (model/autocast.h resolves it).
+enum class Precision { F32, Bf16, Fp16, Auto };
 template <>
 struct EnumNames<Precision> {
   static constexpr const char* what = "precision";
-  static constexpr std::array<std::pair<Precision, const char*>, 3> names{
-      {{Precision::F32, "f32"}, {Precision::Bf16, "bf16"}, {Precision::Fp16, "fp16"}}};
+  static constexpr std::array<std::pair<Precision, const char*>, 4> names{
+      {{Precision::F32, "f32"}, {Precision::Bf16, "bf16"}, {Precision::Fp16, "fp16"}, {Precision::Auto, "auto"}}};
 };
 
 // What COCO evaluation compares: masks or boxes (pycocotools' iouType).

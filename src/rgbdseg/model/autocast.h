@@ -8,13 +8,23 @@
 
 #include "rgbdseg/core/enums.h"
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/runtime/runtime.h"
 
 namespace rgbdseg::model {
 
+// Auto becomes bf16 on CUDA and on CPUs with native bf16, f32 elsewhere; the
+// others stay as they are.
+inline Precision resolve_precision(Precision precision, c10::DeviceType device) {
+  if (precision != Precision::Auto) return precision;
+  if (device == c10::DeviceType::CUDA) return Precision::Bf16;
+  return device == c10::DeviceType::CPU && cpu_has_native_bf16() ? Precision::Bf16 : Precision::F32;
+}
+
 class Autocast {
  public:
-  // F32: off; Bf16; Fp16 (CUDA only: an Error on the CPU).
-  Autocast(c10::DeviceType device, Named<Precision> precision) {
+  // F32: off; Bf16; Fp16 (CUDA only: an Error on the CPU); Auto: resolve_precision.
+  Autocast(c10::DeviceType device, Named<Precision> requested) {
+    const Named<Precision> precision = resolve_precision(requested, device);
     if (precision == Precision::F32) return;
     const at::ScalarType dtype = precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf;
     if (device == c10::DeviceType::CPU) {

@@ -39,8 +39,18 @@ std::string blas_name() {
 
 }  // namespace
 
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+  return false;
+#endif
+}
+
 std::string system_info() {
   return "threads " + std::to_string(at::get_num_threads()) + ", BLAS " + blas_name() + ", device cpu" +
+         (cpu_has_native_bf16() ? " (native bf16)" : "") +
          std::string(at::hasCUDA() ? " (CUDA available)" : "") + ", LibTorch " + TORCH_VERSION +
          (at::hasMKLDNN() ? ", oneDNN on" : "");
 }

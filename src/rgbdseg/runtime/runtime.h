@@ -12,6 +12,10 @@ namespace rgbdseg {
 // Returns the thread count in effect.
 int configure_runtime(int threads);
 
+// True when this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16): there,
+// bf16 autocast is faster than float32; elsewhere it is emulated and slower.
+bool cpu_has_native_bf16();
+
 // One line: threads, BLAS, device, LibTorch version (logged at start-up).
 std::string system_info();
 

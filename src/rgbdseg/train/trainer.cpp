@@ -476,6 +476,9 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   if (tc.precision == Precision::Fp16 && !device.is_cuda()) {
     throw Error("config: /train/precision fp16 needs a CUDA device; use bf16 on the CPU");
   }
+  if (tc.precision == Precision::Auto && writer) {
+    RGBDSEG_LOG(Info) << "train: precision auto -> " << Named<Precision>(model::resolve_precision(tc.precision, device.type()));
+  }
   if (writer && !run.resume) {
     require_empty_output_dir(run.out_dir, run.force,
                              "a previous run? --resume continues it, --force starts over in it");

@@ -18,6 +18,9 @@ struct SynthArgs {
   uint64_t seed = 0;
   std::string size = "480x640";
   std::string classes = "shapes";
+  std::string style = "shapes";
+  std::string sensor = "mixed";
+  bool no_clutter = false;
   bool single_class = false;
   bool force = false;
 };
@@ -40,7 +43,11 @@ int run_synth(const SynthArgs& args) {
   SynthOptions options;
   std::tie(options.height, options.width) = parse_size(args.size);
   options.seed = args.seed;
-  options.single_class = args.single_class || args.classes == "object";
+  options.style = parse_scene_style(args.style);
+  options.sensor = parse_depth_sensor(args.sensor);
+  options.clutter = !args.no_clutter;
+  options.single_class = args.single_class || args.classes == "object" || options.style == SceneStyle::Tabletop;
+  if (options.style == SceneStyle::Tabletop) options.min_objects = 1, options.max_objects = 8;
   const SynthSummary summary = run_synth_into(args.out, args.num, options, config.runtime.threads, args.force);
   std::printf("%s\n", summary.annotations_path.c_str());
   return 0;
@@ -58,6 +65,15 @@ Command add_synth_command(CLI::App& parent) {
   cmd->add_option("--classes", args->classes, "shapes: box, cylinder, sphere; object: one class-agnostic category")
       ->capture_default_str()
       ->check(CLI::IsMember({"shapes", "object"}));
+  cmd->add_option("--style", args->style,
+                  "shapes: the demo's boxes, cylinders and spheres; tabletop: sim-to-real class-agnostic scenes "
+                  "(many object types, materials, lights, cameras, clutter, sensor models)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"shapes", "tabletop"}));
+  cmd->add_option("--sensor", args->sensor, "tabletop depth sensor: mixed (per scene), realsense, kinect, perfect")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"mixed", "realsense", "kinect", "perfect"}));
+  cmd->add_flag("--no-clutter", args->no_clutter, "tabletop: no background clutter off the table");
   cmd->add_flag("--single-class", args->single_class, "same as --classes object");
   cmd->add_flag("--force", args->force, "write into a non-empty output directory");
   add_common_options(*cmd, args->common, /*with_config=*/false);

@@ -12,6 +12,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/parallel.h"
 #include "rgbdseg/data/dataset_writer.h"
+#include "rgbdseg/data/scene_random.h"
 #include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
 
@@ -19,34 +20,11 @@ namespace rgbdseg {
 
 namespace {
 
-// --- small deterministic RNG (splitmix64): same numbers on every platform ---
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * (hi - lo + 1)); }  // inclusive
-  double normal() {  // Box-Muller
-    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
-  }
-};
-
-struct Vec3 {
-  double x = 0, y = 0, z = 0;
-  Vec3 operator+(const Vec3& o) const { return {x + o.x, y + o.y, z + o.z}; }
-  Vec3 operator-(const Vec3& o) const { return {x - o.x, y - o.y, z - o.z}; }
-  Vec3 operator*(double s) const { return {x * s, y * s, z * s}; }
-};
-double dot(const Vec3& a, const Vec3& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
-Vec3 cross(const Vec3& a, const Vec3& b) { return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x}; }
-Vec3 normalized(const Vec3& v) { return v * (1.0 / std::sqrt(dot(v, v))); }
+using scene::cross;
+using scene::dot;
+using scene::normalized;
+using scene::Rng;
+using scene::Vec3;
 
 // A procedural texture: base colour, optional stripes/checks, per-texel noise.
 struct Texture {
@@ -156,12 +134,27 @@ void intersect(const Object& ob, int index, const Vec3& o, const Vec3& d, Hit& b
 
 }  // namespace
 
+SceneStyle parse_scene_style(const std::string& name) {
+  if (name == "shapes") return SceneStyle::Shapes;
+  if (name == "tabletop") return SceneStyle::Tabletop;
+  throw Error("synthetic scenes: unknown style '" + name + "' (shapes, tabletop)");
+}
+
+DepthSensor parse_depth_sensor(const std::string& name) {
+  if (name == "mixed") return DepthSensor::Mixed;
+  if (name == "realsense") return DepthSensor::RealSense;
+  if (name == "kinect") return DepthSensor::Kinect;
+  if (name == "perfect") return DepthSensor::Perfect;
+  throw Error("synthetic scenes: unknown depth sensor '" + name + "' (mixed, realsense, kinect, perfect)");
+}
+
 std::vector<std::string> synth_category_names(bool single_class) {
   if (single_class) return {"object"};
   return {"box", "cylinder", "sphere"};
 }
 
 SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
+  if (opt.style == SceneStyle::Tabletop) return render_tabletop_scene(opt, index);
   if (opt.height < 8 || opt.width < 8) throw Error("synthetic scenes: size must be at least 8x8");
   if (opt.min_objects < 1 || opt.max_objects < opt.min_objects) {
     throw Error("synthetic scenes: need 1 <= min_objects <= max_objects");
@@ -335,7 +328,7 @@ SynthScene render_synthetic_scene(const SynthOptions& opt, int64_t index) {
 SynthSummary write_synthetic_dataset(const std::string& out_dir, int64_t num, const SynthOptions& options, int threads,
                                      const std::function<bool(int64_t, int64_t)>& progress, bool force) {
   if (num <= 0) throw Error("synthetic scenes: --num must be positive, got " + std::to_string(num));
-  const auto names = synth_category_names(options.single_class);
+  const auto names = synth_category_names(options.single_class || options.style == SceneStyle::Tabletop);
   std::vector<std::pair<int64_t, std::string>> categories;
   for (size_t c = 0; c < names.size(); ++c) categories.emplace_back(static_cast<int64_t>(c) + 1, names[c]);
   DatasetWriter writer(out_dir, categories, force,

@@ -13,6 +13,18 @@
 // grow with distance (disparity) and to millimetres, and drops readings at
 // depth discontinuities, at grazing angles and on dark surfaces.
 // Scenes are deterministic for a seed, whatever the thread count.
+//
+// Two styles. `shapes` (the default, the demo's scenes, unchanged) is the
+// above: boxes, cylinders and spheres with three classes. `tabletop` is the
+// sim-to-real style for class-agnostic unseen-object segmentation
+// (tabletop_scenes.cpp): a wider set of objects (books, bowls, mugs, bottles,
+// cans, thin and flat, lying, leaning and stacked objects), procedural
+// materials (noise, stripes, checks, wood, cloth, printed labels, blotches,
+// glossy), random light with cast shadows and specular highlights, a free
+// camera (height, tilt, roll, field of view), a finite table with its edges,
+// floor, wall and unannotated background clutter, camera colour effects, and a
+// depth sensor model: active stereo (RealSense D4xx) or structured light
+// (Kinect), both with occlusion shadows beside foreground objects.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -22,13 +34,25 @@
 
 namespace rgbdseg {
 
+enum class SceneStyle { Shapes, Tabletop };
+// Depth sensor of `tabletop` scenes; Mixed picks one per scene (RealSense 60%,
+// Kinect 30%, perfect 10%).
+enum class DepthSensor { Mixed, RealSense, Kinect, Perfect };
+
+SceneStyle parse_scene_style(const std::string& name);     // "shapes" | "tabletop"
+DepthSensor parse_depth_sensor(const std::string& name);   // "mixed" | "realsense" | "kinect" | "perfect"
+
 struct SynthOptions {
+  SceneStyle style = SceneStyle::Shapes;
+  DepthSensor sensor = DepthSensor::Mixed;  // tabletop only
+  bool clutter = true;                      // tabletop only: unannotated objects off the table
+
   int height = 480;
   int width = 640;
   uint64_t seed = 0;
   int min_objects = 3;
   int max_objects = 7;
-  bool single_class = false;    // one "object" category instead of box/cylinder/sphere
+  bool single_class = false;    // one "object" category instead of box/cylinder/sphere (tabletop: always)
   double same_texture_prob = 0.25;  // chance an object wears the table's texture
   double touching_prob = 0.25;      // chance an object touches another and wears its texture
   double union_prob = 0.3;          // chance a box or cylinder carries a second primitive (one object)
@@ -51,8 +75,10 @@ struct SynthScene {
 // Category names in id order (index 0 = id 1).
 std::vector<std::string> synth_category_names(bool single_class);
 
-// Scene `index` of the stream defined by options.seed.
+// Scene `index` of the stream defined by options.seed and options.style.
 SynthScene render_synthetic_scene(const SynthOptions& options, int64_t index);
+// The `tabletop` style (called by render_synthetic_scene).
+SynthScene render_tabletop_scene(const SynthOptions& options, int64_t index);
 
 // Writes `num` scenes as a canonical dataset into `out_dir`: rgb/NNNNNN.png,
 // depth/NNNNNN.png (16-bit millimetres) and annotations.json (COCO with

@@ -23,12 +23,13 @@ namespace {
 
 struct EvalArgs {
   CommonArgs common;
-  std::string weights, data, json_out, protocol = "coco";
+  std::string model, weights, data, json_out, protocol = "coco";
   bool class_agnostic = false;
   DepthArgs depth_args;
 };
 
-int run_eval(const EvalArgs& args) {
+int run_eval(EvalArgs args) {
+  apply_model_option(args.model, args.common, args.weights);
   const Config config = start_command("eval", args.common);
   resolve_device(config.runtime.device);  // a build without the device fails here, in one line
   const std::string data = args.data.empty() ? config.data.val : args.data;
@@ -90,8 +91,11 @@ int run_eval(const EvalArgs& args) {
 Command add_eval_command(CLI::App& parent) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = parent.add_subcommand("eval", "COCO mask AP of trained weights on a dataset (original image sizes)");
-  cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors)")
-      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--model", args->model,
+                  "a shipped model by name (tabletop) or a folder with config.json + model.safetensors; "
+                  "instead of --weights and --config");
+  cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors), with --config")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--data", args->data, "canonical dataset JSON (default: data.val of the config)");
   cmd->add_option("--protocol", args->protocol,
                   "coco: original image sizes (default); seed: the research code's protocol (640x640 warped, "

@@ -38,7 +38,7 @@ namespace fs = std::filesystem;
 
 struct PredictArgs {
   CommonArgs common;
-  std::string weights, rgb, depth, dir, data, out;
+  std::string model, weights, rgb, depth, dir, data, out;
   double threshold = -1;  // < 0: eval.predict_threshold of the config
   DepthArgs depth_args;
   bool force = false, class_agnostic = false;
@@ -121,7 +121,8 @@ std::vector<std::pair<std::string, std::string>> folder_pairs(const std::string&
   return out;
 }
 
-int run_predict(const PredictArgs& args) {
+int run_predict(PredictArgs args) {
+  apply_model_option(args.model, args.common, args.weights);
   const int sources = !args.rgb.empty() + !args.dir.empty() + !args.data.empty();
   if (sources != 1) throw UsageError("give exactly one of --rgb/--depth, --dir or --data");
   if (!args.rgb.empty() && args.depth.empty()) throw UsageError("--rgb needs --depth (the aligned depth image)");
@@ -179,8 +180,11 @@ int run_predict(const PredictArgs& args) {
 Command add_predict_command(CLI::App& parent) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = parent.add_subcommand("predict", "instance masks for RGB-D images: COCO results, overlays, id PNGs");
-  cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors)")
-      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--model", args->model,
+                  "a shipped model by name (tabletop) or a folder with config.json + model.safetensors; "
+                  "instead of --weights and --config");
+  cmd->add_option("--weights", args->weights, "model.safetensors (e.g. OUT/best/model.safetensors), with --config")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--rgb", args->rgb, "one colour image (with --depth)");
   cmd->add_option("--depth", args->depth, "its aligned depth image (16-bit mm PNG or float TIFF in metres; see --depth-encoding)");
   cmd->add_option("--dir", args->dir, "a folder with rgb/NAME.png (or color/NAME.png) and depth/NAME.png pairs");

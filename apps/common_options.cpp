@@ -1,5 +1,11 @@
 #include "common_options.h"
 
+#include <limits.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include <cmath>
 #include <cstdio>
 
@@ -27,6 +33,64 @@ void add_common_options(CLI::App& cmd, CommonArgs& args, bool with_config) {
           "N"));
   cmd.add_flag("-v,--verbose", args.verbose, "debug logging");
   cmd.add_flag("-q,--quiet", args.quiet, "only warnings and errors");
+}
+
+namespace {
+
+// <dir of this executable>, or "" when /proc/self/exe cannot be read.
+std::filesystem::path executable_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path();
+}
+
+bool is_model_dir(const std::filesystem::path& dir) {
+  return std::filesystem::is_regular_file(dir / "config.json") && std::filesystem::is_regular_file(dir / "model.safetensors");
+}
+
+}  // namespace
+
+ModelFiles resolve_model(const std::string& name_or_dir) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  const bool looks_like_path = name_or_dir.find('/') != std::string::npos || name_or_dir == "." || name_or_dir == "..";
+  if (looks_like_path || fs::is_directory(name_or_dir)) {
+    candidates.emplace_back(name_or_dir);
+  } else {
+    if (const char* env = std::getenv("RGBDSEG_MODELS"); env && *env) candidates.push_back(fs::path(env) / name_or_dir);
+    const fs::path exe = executable_dir();
+    if (!exe.empty()) {
+      candidates.push_back(exe.parent_path().parent_path() / "models" / name_or_dir);  // build/bin -> source tree
+      candidates.push_back(exe.parent_path() / "share" / "rgbdseg" / "models" / name_or_dir);
+    }
+#ifdef RGBDSEG_SOURCE_MODELS_DIR
+    candidates.push_back(fs::path(RGBDSEG_SOURCE_MODELS_DIR) / name_or_dir);
+#endif
+  }
+  for (const auto& dir : candidates) {
+    if (is_model_dir(dir)) {
+      const fs::path canonical = fs::weakly_canonical(dir);
+      return {canonical.string(), (canonical / "config.json").string(), (canonical / "model.safetensors").string()};
+    }
+  }
+  std::string looked;
+  for (const auto& dir : candidates) looked += (looked.empty() ? "" : ", ") + dir.string();
+  throw UsageError("--model " + name_or_dir + ": no model folder (config.json + model.safetensors) at " + looked);
+}
+
+void apply_model_option(const std::string& model, CommonArgs& common, std::string& weights) {
+  if (model.empty()) {
+    if (weights.empty()) throw UsageError("give --model NAME|DIR or --weights FILE");
+    return;
+  }
+  if (!weights.empty()) throw UsageError("--model and --weights exclude each other (the model folder has its weights)");
+  if (!common.config.empty()) {
+    throw UsageError("--model and --config exclude each other (the model folder has its config; --set changes it)");
+  }
+  const ModelFiles files = resolve_model(model);
+  common.config = files.config;
+  weights = files.weights;
 }
 
 void add_device_option(CLI::App& cmd, CommonArgs& args) {

@@ -66,6 +66,22 @@ struct DepthArgs {
 void add_depth_options(CLI::App& cmd, DepthArgs& args);
 DepthReadOptions apply_depth_flags(const DepthArgs& args, DepthReadOptions base);
 
+// A trained model as one folder: config.json + model.safetensors (what
+// models/tabletop/ ships, what `train` writes as OUT/config.json + OUT/best/).
+// `name_or_dir` is a folder with those two files, or the name of a shipped
+// model, looked up in $RGBDSEG_MODELS, then models/ of the source tree the
+// executable was built from (build/bin/../../models), then
+// <prefix>/share/rgbdseg/models. UsageError listing where it looked otherwise.
+struct ModelFiles {
+  std::string dir, config, weights;
+};
+ModelFiles resolve_model(const std::string& name_or_dir);
+
+// --model NAME|DIR for the commands that run weights (predict, eval): it sets
+// --weights and --config, so it excludes both; --set still applies on top.
+// Call after parsing, before start_command.
+void apply_model_option(const std::string& model, CommonArgs& common, std::string& weights);
+
 // A subcommand and the function that runs it after parsing.
 struct Command {
   CLI::App* app = nullptr;

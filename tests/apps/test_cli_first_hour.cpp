@@ -410,3 +410,37 @@ TEST(CliUsageErrors, ExitTwoWithOneShortLine) {
   const RunResult help = run_tool({"synth", "--help"});
   EXPECT_THAT(help.out, HasSubstr("0 = all cores"));
 }
+
+// 8. --model: a folder with config.json + model.safetensors (run/best is one)
+// or a shipped model's name stands for --config and --weights.
+TEST_F(CliFirstHour, ModelFolderStandsForConfigAndWeights) {
+  const RunResult with_files = predict({"--dir", file("scenes"), "--out", out_.file("a"), "--threshold", "0"});
+  ASSERT_EQ(with_files.exit_code, 0) << with_files;
+  const RunResult with_folder =
+      run_tool({"predict", "--model", file("run/best"), "--dir", file("scenes"), "--out", out_.file("b"), "--threshold", "0"});
+  ASSERT_EQ(with_folder.exit_code, 0) << with_folder;
+  EXPECT_EQ(read_file(out_.file("a/results.json")), read_file(out_.file("b/results.json")));
+  // eval takes it too.
+  const RunResult e = run_tool({"eval", "--model", file("run/best"), "--data", file("val/annotations.json")});
+  EXPECT_EQ(e.exit_code, 0) << e;
+
+  // A name is looked up in $RGBDSEG_MODELS (then beside the source tree and the install).
+  ASSERT_EQ(::setenv("RGBDSEG_MODELS", file("run").c_str(), 1), 0);
+  const RunResult by_name =
+      run_tool({"predict", "--model", "best", "--dir", file("scenes"), "--out", out_.file("c"), "--threshold", "0"});
+  ::unsetenv("RGBDSEG_MODELS");
+  ASSERT_EQ(by_name.exit_code, 0) << by_name;
+  EXPECT_EQ(read_file(out_.file("a/results.json")), read_file(out_.file("c/results.json")));
+
+  const RunResult unknown = run_tool({"predict", "--model", "no-such-model", "--dir", file("scenes"), "--out", out_.file("d")});
+  expect_one_error_line(unknown, "predict", 2);
+  EXPECT_THAT(unknown.err, HasSubstr("--model no-such-model: no model folder (config.json + model.safetensors) at "));
+  EXPECT_FALSE(fs::exists(out_.file("d")));
+  const RunResult both = run_tool({"predict", "--model", file("run/best"), "--weights", best("model.safetensors"), "--dir",
+                                   file("scenes"), "--out", out_.file("e")});
+  expect_one_error_line(both, "predict", 2);
+  EXPECT_THAT(both.err, HasSubstr("--model and --weights exclude each other"));
+  const RunResult neither = run_tool({"predict", "--dir", file("scenes"), "--out", out_.file("f")});
+  expect_one_error_line(neither, "predict", 2);
+  EXPECT_THAT(neither.err, HasSubstr("give --model NAME|DIR or --weights FILE"));
+}

@@ -60,6 +60,30 @@ struct SynthOptions {
   int min_visible_pixels = 30;  // smaller visible parts are not annotated
 };
 
+// A depth sensor as `tabletop` scenes simulate it. Active stereo and structured
+// light both measure disparity d = f b / z: noise and quantisation steps are in
+// disparity (native pixels), so in depth they grow with z^2; a point that the
+// second view (camera or projector) cannot see has no reading, which leaves a
+// shadow band beside foreground objects, f b (1/z_far - 1/z_near) pixels wide.
+struct DepthSensorModel {
+  bool perfect = false;        // true depth rounded to millimetres, nothing else
+  double focal_native = 640;   // px at the sensor's own resolution (noise, steps)
+  double baseline = 0.05;      // m
+  double subpixel = 0.08;      // disparity noise scale, px (the RMS when `correlated` is 0)
+  double step = 1.0 / 32;      // disparity quantisation, px
+  double correlated = 0.7;     // share of the noise that is spatially smooth
+  bool shadow_left = true;     // the occlusion shadow falls left of foreground objects
+  bool misregistration = true; // depth shifted by up to a pixel against colour (half the scenes)
+  bool speckles = true;        // up to 6 small elliptical holes
+  bool edge_effects = true;    // readings at depth edges lost or blended (flying pixels)
+};
+
+// Applies `model` to true depth (CV_32FC1 metres, the image's focal length fx in
+// px): `no_return` (CV_8UC1, 1 = dark or shiny surface) loses readings in
+// patches, `grazing` (CV_8UC1) loses them all. 0 = no reading; millimetres.
+cv::Mat simulate_depth_sensor(const cv::Mat& true_depth, const cv::Mat& no_return, const cv::Mat& grazing, double fx,
+                              const DepthSensorModel& model, uint64_t seed);
+
 struct SynthInstance {
   int category_id = 0;  // 1 box, 2 cylinder, 3 sphere (or 1 "object")
   cv::Mat mask;         // CV_8UC1 0/1, image size

@@ -526,23 +526,13 @@ double footprint(const std::vector<Primitive>& parts, double x, double z) {
 
 // ---------------------------------------------------------------- sensor
 
-struct SensorParams {
-  bool perfect = false;
-  double focal_native = 640;   // px at the sensor's own resolution
-  double baseline = 0.05;      // m
-  double subpixel = 0.08;      // RMS disparity error, px
-  double step = 1.0 / 32;      // disparity quantisation, px
-  double correlated = 0.7;     // share of the noise that is spatially smooth
-  bool shadow_left = true;     // which side of foreground objects the occlusion shadow falls
-};
-
-SensorParams pick_sensor(DepthSensor sensor, Rng& rng) {
+DepthSensorModel pick_sensor(DepthSensor sensor, Rng& rng) {
   DepthSensor s = sensor;
   if (s == DepthSensor::Mixed) {
     const double u = rng.uniform();
     s = u < 0.6 ? DepthSensor::RealSense : u < 0.9 ? DepthSensor::Kinect : DepthSensor::Perfect;
   }
-  SensorParams p;
+  DepthSensorModel p;
   if (s == DepthSensor::Perfect) {
     p.perfect = true;
   } else if (s == DepthSensor::RealSense) {  // D415/D435: 55/50 mm baseline, 1/32 px subpixel steps
@@ -563,8 +553,8 @@ SensorParams pick_sensor(DepthSensor sensor, Rng& rng) {
 }
 
 // Turns true depth into a sensor's: occlusion shadows, holes, noise, quantisation.
-cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::Mat& grazing, double fx, const SensorParams& sp,
-                    Rng& rng) {
+cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::Mat& grazing, double fx,
+                    const DepthSensorModel& sp, Rng& rng) {
   const int H = z_true.rows, W = z_true.cols;
   cv::Mat depth = z_true.clone();
   if (sp.perfect) {
@@ -591,6 +581,7 @@ cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::M
   // Small misregistration between depth and colour.
   int dx = 0, dy = 0;
   if (rng.chance(0.5)) dx = rng.integer(-1, 1), dy = rng.integer(-1, 1);
+  if (!sp.misregistration) dx = dy = 0;
   // Spatially correlated noise: a coarse Gaussian field, smoothly upsampled.
   cv::Mat coarse(std::max(2, H / 12), std::max(2, W / 12), CV_32FC1), smooth_noise;
   for (int y = 0; y < coarse.rows; ++y)
@@ -603,7 +594,7 @@ cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::M
   cv::resize(patches_coarse, patches, cv::Size(W, H), 0, 0, cv::INTER_LINEAR);
   const float patch_threshold = static_cast<float>(rng.uniform(-0.8, 0.3));
   // Random speckle holes (low-texture or saturated patches).
-  const int blobs = rng.integer(0, 6);
+  const int blobs = sp.speckles ? rng.integer(0, 6) : 0;
   for (int k = 0; k < blobs; ++k) {
     const cv::Point c(rng.integer(0, W - 1), rng.integer(0, H - 1));
     const cv::Size axes(rng.integer(1, std::max(2, W / 40)), rng.integer(1, std::max(2, H / 40)));
@@ -624,7 +615,7 @@ cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::M
         for (const float v : n) {
           if (std::fabs(v - static_cast<float>(z)) > 0.02f) far = std::max(far, v);
         }
-        if (far > 0) {
+        if (far > 0 && sp.edge_effects) {
           const double u = rng.uniform();
           if (u < 0.35) continue;
           if (u < 0.55) z = z + (far - z) * rng.uniform(0.2, 0.8);
@@ -640,6 +631,20 @@ cv::Mat sense_depth(const cv::Mat& z_true, const cv::Mat& no_return, const cv::M
   }
   return out;
 }
+
+}  // namespace
+
+cv::Mat simulate_depth_sensor(const cv::Mat& true_depth, const cv::Mat& no_return, const cv::Mat& grazing, double fx,
+                              const DepthSensorModel& model, uint64_t seed) {
+  if (true_depth.type() != CV_32FC1 || no_return.type() != CV_8UC1 || grazing.type() != CV_8UC1 ||
+      no_return.size() != true_depth.size() || grazing.size() != true_depth.size()) {
+    throw Error("simulate_depth_sensor: need CV_32FC1 depth and CV_8UC1 masks of its size");
+  }
+  Rng rng(mix64(seed));
+  return sense_depth(true_depth, no_return, grazing, fx, model, rng);
+}
+
+namespace {
 
 // ---------------------------------------------------------------- camera
 
@@ -916,7 +921,7 @@ SynthScene render_tabletop_scene(const SynthOptions& opt, int64_t index) {
     }
   }
 
-  const SensorParams sensor = pick_sensor(opt.sensor, rng);
+  const DepthSensorModel sensor = pick_sensor(opt.sensor, rng);
   scene.depth_m = sense_depth(z_true, no_return, grazing, cam.fx, sensor, rng);
 
   for (int k = 0; k < instances; ++k) {

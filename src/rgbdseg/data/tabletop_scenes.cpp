@@ -375,7 +375,6 @@ void intersect(const Primitive& prim, int index, const Vec3& origin, const Vec3&
 // ---------------------------------------------------------------- objects
 
 struct Builder {
-  Rng& rng;
   std::vector<Primitive> parts;  // in the object's frame: base centre at the origin, y up
 
   Primitive& add(Kind kind, double a, double b, double c, const Vec3& position, const Mat3& rotation = {}) {
@@ -389,7 +388,7 @@ struct Builder {
 // One tabletop object in its own frame; returns the parts (materials are set later).
 // Sizes are half extents or radii in metres, spanning what sits on real tables.
 std::vector<Primitive> make_object(Rng& rng, bool& flat_top) {
-  Builder o{rng, {}};
+  Builder o;
   flat_top = false;
   const int kind = rng.integer(0, 11);
   switch (kind) {

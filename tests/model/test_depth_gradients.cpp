@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include "rgbdseg/model/autocast.h"
 #include "rgbdseg/model/depth_gradients.h"
 
 using namespace rgbdseg;
@@ -75,4 +76,34 @@ TEST(DepthGradients, GradientsReachTheDepthWithoutNaN) {
   model::depth_gradients(depth, o).magnitude.sum().backward();
   EXPECT_FALSE(at::isnan(depth.grad()).any().item<bool>());
   EXPECT_GT(depth.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(DepthGradients, Bf16AutocastLeavesDepthArithmeticInFloat32) {
+  // A table seen at a slant: 1.2-1.6 m, rising 1.5 mm a pixel, with a 10 cm step
+  // (an object's edge). bf16 keeps 8 bits (7.8 mm steps at 1-2 m), so a Sobel
+  // in bf16 would turn the smooth slope into quantisation contours.
+  const auto x = at::arange(48, at::kFloat).view({1, 1, 1, 48}).expand({1, 1, 40, 48});
+  auto depth = (1.2 + 0.0015 * x).contiguous();
+  depth.slice(2, 10, 30).slice(3, 20, 34).sub_(0.1);
+  for (const bool smoothed : {false, true}) {
+    model::DepthGradientOptions o;
+    if (smoothed) o.smooth_sigma = 1.0;
+    const auto f32 = model::depth_gradients(depth, o);
+    model::DepthGradients bf16_run;
+    {
+      const model::CpuAutocast autocast(true);
+      bf16_run = model::depth_gradients(depth, o);
+      EXPECT_TRUE(at::autocast::is_cpu_enabled()) << "autocast must be restored on return";
+    }
+    EXPECT_EQ(bf16_run.magnitude.scalar_type(), at::kFloat);
+    EXPECT_TRUE(at::equal(bf16_run.magnitude, f32.magnitude)) << "smoothed " << smoothed;
+    EXPECT_TRUE(at::equal(bf16_run.valid, f32.valid));
+  }
+  // What the guard prevents, for the record: the same Sobel in bf16 is far off on the slope.
+  const auto slope = depth.slice(2, 1, 9).slice(3, 1, 47);
+  const auto sobel = at::tensor({-1.0f, 0.0f, 1.0f, -2.0f, 0.0f, 2.0f, -1.0f, 0.0f, 1.0f}).view({1, 1, 3, 3});
+  const auto exact = at::conv2d(slope, sobel);
+  const auto coarse = at::conv2d(slope.to(at::kBFloat16), sobel.to(at::kBFloat16)).to(at::kFloat);
+  EXPECT_NEAR(exact.mean().item<double>(), 8 * 0.0015, 1e-5);
+  EXPECT_GT((coarse - exact).abs().max().item<double>(), 0.5 * 8 * 0.0015);
 }

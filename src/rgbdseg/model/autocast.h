@@ -52,6 +52,26 @@ class Autocast {
   bool cpu_ = false, cuda_ = false;
 };
 
+// Autocast off for one scope, restored on exit: for arithmetic that must stay
+// in its own precision inside an autocast region (depth in metres: bf16 keeps
+// 8 bits, i.e. 4-8 mm steps at 1-2 m, finer than a table's slope per pixel).
+class AutocastSuspended {
+ public:
+  AutocastSuspended() : cpu_(at::autocast::is_cpu_enabled()), cuda_(at::autocast::is_enabled()) {
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::set_enabled(false);
+  }
+  ~AutocastSuspended() {
+    at::autocast::set_cpu_enabled(cpu_);
+    at::autocast::set_enabled(cuda_);
+  }
+  AutocastSuspended(const AutocastSuspended&) = delete;
+  AutocastSuspended& operator=(const AutocastSuspended&) = delete;
+
+ private:
+  bool cpu_, cuda_;
+};
+
 // The CPU-only form the benchmarks use: bf16 when `enabled`.
 class CpuAutocast : public Autocast {
  public:

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/model/autocast.h"
 
 namespace rgbdseg::model {
 
@@ -24,6 +25,10 @@ at::Tensor gaussian_blur(const at::Tensor& x, double sigma) {
 
 DepthGradients depth_gradients(const at::Tensor& depth, const DepthGradientOptions& o) {
   if (depth.dim() != 4 || depth.size(1) != 1) throw Error("depth_gradients: expected depth [B, 1, H, W]");
+  // Convolutions are on autocast's bf16 list: without this, bf16 training
+  // would see quantisation contours on every slanted surface, and f32
+  // inference clean gradients.
+  const AutocastSuspended full_precision;
   const auto valid = at::isfinite(depth).logical_and(depth > 0).to(depth.scalar_type());
   auto z = at::where(valid > 0, depth, at::ones_like(depth));  // placeholder where invalid (masked below)
   if (o.log_depth) z = at::log(z);

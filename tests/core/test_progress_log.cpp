@@ -80,6 +80,15 @@ TEST(ProgressLine, KnownTotalShowsCountPercentRateAndEta) {
   EXPECT_LT(line.find("45%"), line.find("img/s"));
 }
 
+TEST(ProgressLine, ResumedRunCountsRateFromWhereItStarted) {
+  // Resumed at step 2000 of 2600; 2040 after 20 s: 2.0 steps/s, 560 left -> ETA 4:40
+  // (counting from 0 would claim 102 steps/s and ETA 0:05).
+  const std::string line = format_progress_line("train", 2040, 2600, 2000, 20.0, "steps");
+  EXPECT_THAT(line, HasSubstr("2040/2600"));
+  EXPECT_THAT(line, HasSubstr("2.0 steps/s"));
+  EXPECT_THAT(line, HasSubstr("ETA 4:40"));
+}
+
 TEST(ProgressLine, KnownTotalWithoutElapsedTimeHasUnknownEta) {
   const std::string line = format_progress_line("load", 0, 10, 0.0, "files");
   EXPECT_THAT(line, HasSubstr("0/10"));
@@ -141,6 +150,22 @@ TEST(ProgressBarPlain, CallbackTakesTheTotalFromTheLibrary) {
   EXPECT_THAT(err, HasSubstr("3/12"));
   EXPECT_THAT(err, HasSubstr("25%"));
   EXPECT_THAT(err, HasSubstr("scan  3 it in "));
+}
+
+TEST(ProgressBarPlain, RateStartsAtTheFirstUpdateNotAtZero) {
+  // A run resumed at 100 of 400 that has done nothing yet has no rate, not 100 it/(a few microseconds).
+  LogLevelGuard guard;
+  set_log_level(LogLevel::Info);
+  ::testing::internal::CaptureStderr();
+  {
+    ProgressBar bar("train", 400, "steps", 0.0);
+    bar.update(100);
+    bar.update(100);
+  }
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(err, HasSubstr("100/400"));
+  EXPECT_THAT(err, HasSubstr("0.0 steps/s"));
+  EXPECT_THAT(err, HasSubstr("ETA ?"));
 }
 
 TEST(ProgressBarPlain, SilentBelowInfo) {

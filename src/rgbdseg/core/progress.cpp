@@ -25,7 +25,12 @@ std::string format_duration(double seconds) {
 
 std::string format_progress_line(const std::string& label, int64_t done, int64_t total, double elapsed_s,
                                  const std::string& unit) {
-  const double rate = elapsed_s > 0 ? static_cast<double>(done) / elapsed_s : 0.0;
+  return format_progress_line(label, done, total, 0, elapsed_s, unit);
+}
+
+std::string format_progress_line(const std::string& label, int64_t done, int64_t total, int64_t done_at_start,
+                                 double elapsed_s, const std::string& unit) {
+  const double rate = elapsed_s > 0 ? static_cast<double>(std::max<int64_t>(0, done - done_at_start)) / elapsed_s : 0.0;
   char buf[256];
   if (total > 0) {
     const double pct = 100.0 * static_cast<double>(done) / static_cast<double>(total);
@@ -60,9 +65,13 @@ ProgressBar::~ProgressBar() {
 }
 
 void ProgressBar::update(int64_t done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (first_done_ < 0) {
+    first_done_ = done;
+    first_update_ = now;
+  }
   done_ = done;
   if (!enabled_ || finished_) return;
-  const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_draw_).count();
   if (since >= (tty_ ? 0.1 : interval_s_)) {
     last_draw_ = now;
@@ -85,8 +94,11 @@ ProgressCallback ProgressBar::callback() {
 }
 
 void ProgressBar::draw(bool final_line) {
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::string line = format_progress_line(label_, done_, total_, elapsed, unit_);
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  std::string line = first_done_ < 0 ? format_progress_line(label_, done_, total_, elapsed, unit_)
+                                     : format_progress_line(label_, done_, total_, first_done_,
+                                                            std::chrono::duration<double>(now - first_update_).count(), unit_);
   if (final_line) line = label_ + "  " + std::to_string(done_) + " " + unit_ + " in " + format_duration(elapsed);
   if (tty_) {
     std::string bar;

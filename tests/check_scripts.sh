@@ -18,8 +18,11 @@ expect_usage_error() { # description, expected message part, args...
 }
 expect_usage_error "no jobs" "usage:" "$tmp"
 expect_usage_error "missing inputs" "pool/annotations.json: not found" "$tmp" rgb_s0
+expect_usage_error "from scratch, no jobs" "usage:" --from-scratch "$tmp"
+expect_usage_error "from scratch, missing COTS split" "cots/train/annotations.json: not found" --from-scratch "$tmp" rgb_s0
 for f in pool cots_all cots/train cots/val; do mkdir -p "$tmp/$f"; echo '{}' > "$tmp/$f/annotations.json"; done
 expect_usage_error "unknown variant" "foo_s0: expected VARIANT_sSEED" "$tmp" foo_s0
 expect_usage_error "seed not a number" "rgb_sx: the seed after _s must be a number" "$tmp" rgb_sx
-[ ! -e "$tmp/ablation/pt_foo_s0" ] || { echo "FAIL: a bad job left a run folder"; fail=1; }
+expect_usage_error "from scratch, unknown variant" "foo_s1: expected VARIANT_sSEED" --from-scratch "$tmp" foo_s1
+[ ! -e "$tmp/ablation/pt_foo_s0" ] && [ ! -e "$tmp/ablation/scratch_foo_s1" ] || { echo "FAIL: a bad job left a run folder"; fail=1; }
 exit $fail

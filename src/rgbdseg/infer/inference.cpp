@@ -6,6 +6,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/parallel.h"
 #include "rgbdseg/core/progress.h"
 #include "rgbdseg/coco/rle.h"
 
@@ -32,10 +33,12 @@ std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, c
   for (int64_t b = 0; b < classes.size(0); ++b) {
     // Logits at the padded input size, cropped to this image's pixels, then
     // scored at its output size (the original image size).
-    const auto full = at::upsample_bilinear2d(masks[b].unsqueeze(0), {H, W}, false).squeeze(0);
-    const auto crop = full.slice(1, 0, input.heights[static_cast<size_t>(b)]).slice(2, 0, input.widths[static_cast<size_t>(b)]);
-    result.push_back(model::instance_postprocess(classes[b], crop, out_heights[static_cast<size_t>(b)],
-                                                 out_widths[static_cast<size_t>(b)], post));
+    const auto i = static_cast<size_t>(b);
+    post.canvas_height = H;
+    post.canvas_width = W;
+    post.image_height = input.heights[i];
+    post.image_width = input.widths[i];
+    result.push_back(model::instance_postprocess(classes[b], masks[b], out_heights[i], out_widths[i], post));
   }
   return result;
 }
@@ -103,27 +106,31 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
 }
 
 std::vector<CocoObject> to_coco_results(int64_t image_id, const model::Instances& inst, const LabelMap& labels) {
-  std::vector<CocoObject> out;
   // Host copies: RLE encoding reads the pixels.
   const auto masks = inst.masks.to(at::kCPU).to(at::kByte).contiguous();
   const int64_t K = masks.size(0), h = masks.size(1), w = masks.size(2);
   const auto scores = inst.scores.to(at::kCPU).to(at::kDouble).contiguous();
-  const auto label = inst.labels.to(at::kCPU).contiguous();
+  const auto label = inst.labels.to(at::kCPU).to(at::kLong).contiguous();
+  std::vector<CocoObject> out(static_cast<size_t>(K));
   for (int64_t k = 0; k < K; ++k) {
-    CocoObject d;
+    CocoObject& d = out[static_cast<size_t>(k)];
     d.image_id = image_id;
-    const int64_t cls = label[k].item<int64_t>();
+    const int64_t cls = label.data_ptr<int64_t>()[k];
     if (cls < 0 || cls >= static_cast<int64_t>(labels.size())) {
       throw Error("prediction: class index " + std::to_string(cls) + " outside the " + std::to_string(labels.size()) +
                   " dataset categories");
     }
     d.category_id = labels.category_ids[static_cast<size_t>(cls)];
-    d.score = scores[k].item<double>();
-    d.mask = rle_encode(masks[k].data_ptr<uint8_t>(), h, w);
+    d.score = scores.data_ptr<double>()[k];
+  }
+  // Encoding is most of the cost at camera resolutions: one mask per task, on all cores.
+  const uint8_t* pixels = masks.data_ptr<uint8_t>();
+  parallel_for(static_cast<size_t>(K), 0, [&](size_t k) {
+    CocoObject& d = out[k];
+    d.mask = rle_encode(pixels + static_cast<int64_t>(k) * h * w, h, w);
     d.area = static_cast<double>(rle_area(d.mask));
     d.bbox = rle_to_bbox(d.mask);
-    out.push_back(std::move(d));
-  }
+  });
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -16,6 +17,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/mask2former.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
@@ -30,11 +32,47 @@ struct BenchArgs {
   CommonArgs common;
   std::string hf_config, size = "480x640", dtype = "f32", json_out, variants;
   int batch = 1, runs = 5, warmup = 1;
+  bool roofline = false;
 };
 
 double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// What this CPU computes at its best in this run, the yardstick of a model's
+// FLOP rate: a 3x3 convolution (256 -> 256 channels at 60x80, a pixel
+// decoder's shape) and a 1024^3 matrix product, median of `runs`, in the
+// benched precision. GFLOP/s counting two per multiply-add.
+struct PeakRates {
+  double conv3x3 = 0, matmul = 0;
+};
+
+PeakRates measure_peak_rates(const c10::Device& device, const std::string& dtype, int runs) {
+  at::NoGradGuard no_grad;
+  const auto x = at::randn({1, 256, 60, 80}).to(device), weight = at::randn({256, 256, 3, 3}).to(device) * 0.02;
+  const auto a = at::randn({1024, 1024}).to(device), b = at::randn({1024, 1024}).to(device);
+  auto time_median = [&](const std::function<double()>& op) {
+    op();  // warm-up
+    std::vector<double> s;
+    for (int r = 0; r < std::max(runs, 5); ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      op();
+      s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return median_of(s);
+  };
+  PeakRates rates;
+  const double conv_macs = 256.0 * 256 * 9 * 60 * 80, matmul_macs = 1024.0 * 1024 * 1024;
+  rates.conv3x3 = 2 * conv_macs / 1e9 / time_median([&] {
+    model::Autocast autocast(device.type(), dtype);
+    return at::conv2d(x, weight, {}, 1, 1).sum().item<double>();
+  });
+  rates.matmul = 2 * matmul_macs / 1e9 / time_median([&] {
+    model::Autocast autocast(device.type(), dtype);
+    return at::matmul(a, b).sum().item<double>();
+  });
+  return rates;
 }
 
 // A depth map the depth modules have work to do on: a floor ramp, a wall and
@@ -99,21 +137,39 @@ int run_bench(const BenchArgs& args) {
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
+  // The model's multiply-adds (fvcore convention) against this run's peak rates.
+  std::vector<double> gmacs;
+  for (auto& m : models) {
+    double flops = 0;
+    for (const auto& c : model::rgbd_model_costs(*m, h, w)) flops += c.flops;
+    gmacs.push_back(flops * args.batch / 1e9);
+  }
+  PeakRates peak;
+  if (args.roofline) {
+    peak = measure_peak_rates(device, args.dtype, args.runs);
+    std::printf("peak rates in this run (%s, %d threads): 3x3 conv 256->256 at 60x80 %.1f GFLOP/s, 1024^3 matmul %.1f GFLOP/s\n",
+                args.dtype.c_str(), threads, peak.conv3x3, peak.matmul);
+  }
   const double peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  std::printf("| config | variant | size | batch | dtype | threads | median ms | min ms | max ms | vs %s | peak RSS MB | commit |\n",
+  std::printf("| config | variant | size | batch | dtype | threads | median ms | min ms | max ms | vs %s | GMAC | GFLOP/s | %% of 3x3 conv | peak RSS MB | commit |\n",
               variants[0].c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   nlohmann::ordered_json per_variant = nlohmann::ordered_json::object();
   const double reference = median_of(ms[0]);
   for (size_t i = 0; i < models.size(); ++i) {
     const double median = median_of(ms[i]);
     const auto [lo, hi] = std::minmax_element(ms[i].begin(), ms[i].end());
-    std::printf("| %s | %s | %dx%d | %d | %s | %d | %.1f | %.1f | %.1f | %+.1f%% | %.0f | %s |\n", config_name.c_str(),
-                variants[i].c_str(), h, w, args.batch, args.dtype.c_str(), threads, median, *lo, *hi,
-                100.0 * (median / reference - 1), peak_mb, RGBDSEG_GIT_COMMIT);
+    const double gflops = 2 * gmacs[i] / (median / 1e3);
+    char share[32] = "-";
+    if (args.roofline) std::snprintf(share, sizeof share, "%.0f%%", 100 * gflops / peak.conv3x3);
+    std::printf("| %s | %s | %dx%d | %d | %s | %d | %.1f | %.1f | %.1f | %+.1f%% | %.2f | %.1f | %s | %.0f | %s |\n",
+                config_name.c_str(), variants[i].c_str(), h, w, args.batch, args.dtype.c_str(), threads, median, *lo, *hi,
+                100.0 * (median / reference - 1), gmacs[i], gflops, share, peak_mb, RGBDSEG_GIT_COMMIT);
     per_variant[variants[i]] = {{"latency_ms", {{"median", median}, {"min", *lo}, {"max", *hi}}},
                                 {"runs_ms", ms[i]},
-                                {"overhead_vs_first", median / reference - 1}};
+                                {"overhead_vs_first", median / reference - 1},
+                                {"gmac", gmacs[i]},
+                                {"gflop_per_s", gflops}};
   }
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j;
@@ -121,6 +177,7 @@ int run_bench(const BenchArgs& args) {
     j["runs_ms"] = ms[0];
     j["variants"] = per_variant;
     j["peak_rss_mb"] = peak_mb;
+    if (args.roofline) j["peak_gflop_per_s"] = {{"conv3x3", peak.conv3x3}, {"matmul", peak.matmul}};
     j["size"] = {h, w};
     j["batch"] = args.batch;
     j["dtype"] = args.dtype;
@@ -153,6 +210,9 @@ Command add_bench_command(CLI::App& parent) {
   cmd->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str()->check(positive_number());
   cmd->add_option("--warmup", args->warmup, "untimed runs first")->capture_default_str()->check(non_negative_number());
   cmd->add_option("--json", args->json_out, "write {latency_ms: {median, min, max}, peak_rss_mb, ...} here ('-' = stdout)");
+  cmd->add_flag("--roofline", args->roofline,
+                "also time a 3x3 convolution and a 1024^3 matrix product in this run and report the model's FLOP rate "
+                "as a share of the convolution's");
   add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_bench(*args); }};

@@ -166,9 +166,19 @@ int run_predict(PredictArgs args) {
   OutputDirGuard out(args.out);
   ProgressBar bar("predict", static_cast<int64_t>(dataset.coco.images.size()), "images");
   io.progress = bar.callback();
-  const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out);
+  PredictionTimes times;
+  const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out, &times);
   bar.finish();
   out.commit();
+  const double images = static_cast<double>(dataset.coco.images.size());
+  char rate[320];
+  std::snprintf(rate, sizeof rate,
+                "%.0f images in %.2f s, %.2f images/s (per image: forward %.0f ms, post-processing %.0f ms, waiting for "
+                "data %.0f ms; writing %.0f ms, beside inference)",
+                images, times.total_s, images / std::max(times.total_s, 1e-9), 1e3 * times.inference.forward_s / images,
+                1e3 * times.inference.postprocess_s / images, 1e3 * times.inference.data_wait_s / images,
+                1e3 * times.writing_s / images);
+  RGBDSEG_LOG(Info) << "predict: " << rate;
   RGBDSEG_LOG(Info) << "predict: " << dataset.coco.images.size() << " images, " << summary.instances
                     << " instances (score >= " << io.threshold << ")";
   std::printf("%s\n", summary.results_path.c_str());

@@ -1,6 +1,14 @@
 #include "prediction_writer.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -43,41 +51,143 @@ std::vector<std::string> prediction_names(const RgbdDataset& dataset) {
   return names;
 }
 
+namespace {
+
+// One image's outputs: its COCO results as JSON, the overlay and the id PNG.
+nlohmann::ordered_json write_image_outputs(const RgbdDataset& dataset, size_t i, const model::Instances& inst,
+                                           const infer::LabelMap& labels, const std::string& overlay_path,
+                                           const std::string& instances_path) {
+  const CocoImage& img = dataset.coco.images[i];
+  const auto dets = infer::to_coco_results(img.id, inst, labels);
+  const cv::Mat rgb = read_rgb(dataset.rgb_path(i));
+  std::vector<LabelledMask> drawn;
+  cv::Mat ids(static_cast<int>(img.height), static_cast<int>(img.width), CV_16UC1, cv::Scalar(0));
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  // Ascending score: where masks overlap, the higher score is painted last and wins.
+  std::vector<size_t> order(dets.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dets[a].score < dets[b].score; });
+  for (size_t k : order) {
+    const auto& d = dets[k];
+    const std::vector<uint8_t> px = rle_decode(d.mask);
+    cv::Mat mask(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC1, const_cast<uint8_t*>(px.data()));
+    ids.setTo(cv::Scalar(static_cast<double>(k + 1)), mask);
+    char label[128];
+    std::snprintf(label, sizeof label, "%s %.2f", labels.names[static_cast<size_t>(labels.index_of(d.category_id))].c_str(), d.score);
+    drawn.push_back({mask.clone(), label});
+    results.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"score", d.score},
+                       {"segmentation", {{"size", {d.mask.h, d.mask.w}}, {"counts", rle_to_string(d.mask)}}},
+                       {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});
+  }
+  for (const auto& path : {overlay_path, instances_path}) make_directories(fs::path(path).parent_path().string());
+  // draw_instances returns RGB order: the RGB writer, not the BGR one.
+  write_rgb_png(overlay_path, draw_instances(rgb, drawn));
+  write_png(instances_path, ids);
+  return results;
+}
+
+// Encodes and writes images on a thread of its own while the model runs on
+// the next batch, so decoding (the loader's workers), inference and writing
+// overlap. A few images wait at most; a failure stops the producer at its
+// next push and is rethrown by finish().
+class BackgroundWriter {
+ public:
+  using Job = std::function<void(size_t, const model::Instances&)>;
+  BackgroundWriter(Job job, size_t capacity) : job_(std::move(job)), capacity_(capacity), thread_([this] { run(); }) {}
+  ~BackgroundWriter() {
+    if (thread_.joinable()) {
+      close();
+      thread_.join();
+    }
+  }
+  void push(size_t image, model::Instances instances) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    space_.wait(lock, [&] { return queue_.size() < capacity_ || error_; });
+    if (error_) std::rethrow_exception(error_);
+    queue_.emplace_back(image, std::move(instances));
+    ready_.notify_one();
+  }
+  void finish() {
+    close();
+    thread_.join();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    ready_.notify_one();
+  }
+  void run() {
+    for (;;) {
+      std::pair<size_t, model::Instances> item;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        space_.notify_one();
+      }
+      try {
+        job_(item.first, item.second);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = std::current_exception();
+        queue_.clear();
+        space_.notify_one();
+        return;
+      }
+    }
+  }
+
+  Job job_;
+  size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<std::pair<size_t, model::Instances>> queue_;
+  bool closed_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+}  // namespace
+
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdDataset& dataset,
                                     const infer::LabelMap& labels, const infer::InferenceOptions& options,
-                                    const std::string& out_dir) {
+                                    const std::string& out_dir, PredictionTimes* times) {
+  const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string> names = prediction_names(dataset);
   auto output = [&](const char* folder, size_t i) { return std::string(folder) + "/" + names[i] + ".png"; };
+  const size_t n = dataset.coco.images.size();
+  std::vector<nlohmann::ordered_json> per_image(n);
+  std::atomic<int64_t> written{0};
+  double writing_s = 0;  // only the writer thread adds to it
+  const int64_t total = static_cast<int64_t>(n);
+  if (options.progress) options.progress(0, total);
+  BackgroundWriter writer(
+      [&](size_t i, const model::Instances& inst) {
+        const auto t0 = std::chrono::steady_clock::now();
+        per_image[i] = write_image_outputs(dataset, i, inst, labels, (fs::path(out_dir) / output("overlays", i)).string(),
+                                           (fs::path(out_dir) / output("instances", i)).string());
+        writing_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        // Progress counts written images, from this thread only.
+        if (options.progress) options.progress(++written, total);
+      },
+      /*capacity=*/4);
+  infer::InferenceOptions inference = options;
+  inference.progress = nullptr;
+  infer::InferenceTimes inference_times;
+  inference.times = &inference_times;
+  infer::predict_dataset(net, dataset, inference, [&](size_t i, const model::Instances& inst) { writer.push(i, inst); });
+  writer.finish();
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   int64_t instances_total = 0;
-  infer::predict_dataset(net, dataset, options, [&](size_t i, const model::Instances& inst) {
-    const CocoImage& img = dataset.coco.images[i];
-    const auto dets = infer::to_coco_results(img.id, inst, labels);
-    const cv::Mat rgb = read_rgb(dataset.rgb_path(i));
-    std::vector<LabelledMask> drawn;
-    cv::Mat ids(static_cast<int>(img.height), static_cast<int>(img.width), CV_16UC1, cv::Scalar(0));
-    // Ascending score: where masks overlap, the higher score is painted last and wins.
-    std::vector<size_t> order(dets.size());
-    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dets[a].score < dets[b].score; });
-    for (size_t k : order) {
-      const auto& d = dets[k];
-      const std::vector<uint8_t> px = rle_decode(d.mask);
-      cv::Mat mask(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC1, const_cast<uint8_t*>(px.data()));
-      ids.setTo(cv::Scalar(static_cast<double>(k + 1)), mask);
-      char label[128];
-      std::snprintf(label, sizeof label, "%s %.2f", labels.names[static_cast<size_t>(labels.index_of(d.category_id))].c_str(), d.score);
-      drawn.push_back({mask.clone(), label});
-      results.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"score", d.score},
-                         {"segmentation", {{"size", {d.mask.h, d.mask.w}}, {"counts", rle_to_string(d.mask)}}},
-                         {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});
-    }
-    instances_total += static_cast<int64_t>(dets.size());
-    for (const char* folder : {"overlays", "instances"}) make_directories((fs::path(out_dir) / output(folder, i)).parent_path().string());
-    // draw_instances returns RGB order: the RGB writer, not the BGR one.
-    write_rgb_png((fs::path(out_dir) / output("overlays", i)).string(), draw_instances(rgb, drawn));
-    write_png((fs::path(out_dir) / output("instances", i)).string(), ids);
-  });
+  for (auto& r : per_image) {
+    instances_total += static_cast<int64_t>(r.size());
+    for (auto& d : r) results.push_back(std::move(d));
+  }
   nlohmann::ordered_json images;
   images["images"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < dataset.coco.images.size(); ++i) {
@@ -107,6 +217,11 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
   summary.results_path = results_path;
   summary.images = static_cast<int64_t>(dataset.coco.images.size());
   summary.instances = instances_total;
+  if (times) {
+    times->inference = inference_times;
+    times->writing_s = writing_s;
+    times->total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   return summary;
 }
 

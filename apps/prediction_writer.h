@@ -25,9 +25,19 @@ struct PredictionSummary {
 // The output name of every image (unique; see above).
 std::vector<std::string> prediction_names(const RgbdDataset& dataset);
 
-// Writes into `out_dir`, which the caller has checked and created.
+// Where the time went (seconds). Writing runs beside inference, so the stages
+// add up to more than the total when they overlap.
+struct PredictionTimes {
+  infer::InferenceTimes inference;
+  double writing_s = 0;  // RLE encoding, overlays, PNGs
+  double total_s = 0;    // wall time of write_predictions
+};
+
+// Writes into `out_dir`, which the caller has checked and created. Images are
+// encoded and written on a thread of their own while the model runs on the
+// next batch; `options.progress` counts written images.
 PredictionSummary write_predictions(model::RgbdMask2FormerImpl& model, const RgbdDataset& dataset,
                                     const infer::LabelMap& labels, const infer::InferenceOptions& options,
-                                    const std::string& out_dir);
+                                    const std::string& out_dir, PredictionTimes* times = nullptr);
 
 }  // namespace rgbdseg::app

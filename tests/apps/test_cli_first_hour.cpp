@@ -266,6 +266,22 @@ TEST_F(CliFirstHour, AFailedPredictLeavesNothingBehind) {
   EXPECT_TRUE(out_.list("pred2").empty());
 }
 
+TEST_F(CliFirstHour, PredictWritesOnAThreadOfItsOwnAndReportsItsRate) {
+  // Images are encoded and written beside inference; the summary gives the rate and where the time went.
+  const RunResult ok = predict({"--dir", file("scenes"), "--out", out_.file("pred"), "--set", "eval.batch_size=1", "-v"});
+  ASSERT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_THAT(ok.err, HasSubstr("images/s (per image: forward"));
+  EXPECT_EQ(out_.list("pred/overlays").size(), 4u);  // the suite's 4 scenes
+  // A failure on the writing thread (OUT/overlays is a file, so its folder cannot be made) stops the
+  // run with one line naming the path, and removes what the run wrote; what was there stays.
+  fs::create_directories(out_.file("pred2"));
+  rgbdseg::write_file_atomic(out_.file("pred2/overlays"), "not a folder");
+  const RunResult bad = predict({"--dir", file("scenes"), "--out", out_.file("pred2"), "--force"});
+  expect_one_error_line(bad, "predict");
+  EXPECT_THAT(bad.err, HasSubstr("overlays"));
+  EXPECT_EQ(out_.list("pred2"), std::vector<std::string>{"overlays"});
+}
+
 TEST_F(CliFirstHour, StopAfterSaysSo) {
   const RunResult t = run_tool({"train", "--config", file("train.json"), "--out", out_.file("run"), "--stop-after", "1",
                                 "--set", "data.train=" + file("scenes/annotations.json"), "-v"});

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <algorithm>
+#include <chrono>
 #include "rgbdseg/model/autocast.h"
 
 #include "rgbdseg/core/error.h"
@@ -14,16 +15,24 @@
 
 namespace rgbdseg::infer {
 
+namespace {
+double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+}  // namespace
+
 std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, const ModelInput& input,
                                             const std::vector<int64_t>& out_heights,
                                             const std::vector<int64_t>& out_widths, const InferenceOptions& options) {
   at::NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
   model::RgbdOutput out;
   {
     model::Autocast autocast(options.device.type(), options.precision);
     out = model.forward(input.pixel_values, input.depth);
   }
   const auto classes = out.class_logits.back().to(at::kFloat), masks = out.mask_logits.back().to(at::kFloat);
+  const auto forward_done = std::chrono::steady_clock::now();
   const int64_t H = input.pixel_values.size(2), W = input.pixel_values.size(3);
   model::InstanceOptions post;
   post.top_k = options.top_k;
@@ -39,6 +48,10 @@ std::vector<model::Instances> predict_batch(model::RgbdMask2FormerImpl& model, c
     post.image_height = input.heights[i];
     post.image_width = input.widths[i];
     result.push_back(model::instance_postprocess(classes[b], masks[b], out_heights[i], out_widths[i], post));
+  }
+  if (options.times) {
+    options.times->forward_s += seconds_between(start, forward_done);
+    options.times->postprocess_s += seconds_between(forward_done, std::chrono::steady_clock::now());
   }
   return result;
 }
@@ -89,7 +102,10 @@ void predict_dataset(model::RgbdMask2FormerImpl& model, const RgbdDataset& datas
   if (options.progress) options.progress(0, total);
   Batch batch;
   size_t image = 0;
-  while (loader.next(batch)) {
+  for (;;) {
+    const auto wait_start = std::chrono::steady_clock::now();
+    if (!loader.next(batch)) break;
+    if (options.times) options.times->data_wait_s += seconds_between(wait_start, std::chrono::steady_clock::now());
     const ModelInput input = make_model_input(batch, nullptr, options.device);
     std::vector<int64_t> hs, ws;
     for (const auto& s : batch.samples) {

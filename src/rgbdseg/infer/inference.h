@@ -19,6 +19,14 @@
 
 namespace rgbdseg::infer {
 
+// Where inference spends its time (seconds, summed over batches; on CUDA the
+// forward's time includes waiting for the device in post-processing's copies).
+struct InferenceTimes {
+  double data_wait_s = 0;    // waiting for the loader's next batch (decoding, resizing)
+  double forward_s = 0;      // the model
+  double postprocess_s = 0;  // instances at each image's output size
+};
+
 struct InferenceOptions {
   int64_t top_k = 100;
   double threshold = 0.0;
@@ -30,6 +38,7 @@ struct InferenceOptions {
   Precision precision = Precision::F32;  // f32 | bf16 | fp16 (CUDA)
   c10::Device device = c10::kCPU; // where the model and its inputs live
   ProgressCallback progress;      // (images done, total); the program draws the bar; null = none
+  InferenceTimes* times = nullptr;  // accumulates the stages' times when set
   // The research code's protocol (--protocol seed): images warped to
   // warp_height x warp_width, instances scored at Hugging Face's fixed
   // hf_resize (384) and returned at the WARPED size, not the original.

@@ -20,6 +20,7 @@
 #include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/mask2former.h"
 #include "rgbdseg/model/rgbd_model.h"
+#include "rgbdseg/runtime/op_profile.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/build.h"
 #include "rgbdseg/runtime/device.h"
@@ -32,7 +33,7 @@ struct BenchArgs {
   CommonArgs common;
   std::string hf_config, size = "480x640", dtype = "f32", json_out, variants;
   int batch = 1, runs = 5, warmup = 1;
-  bool roofline = false;
+  bool roofline = false, profile = false;
 };
 
 double median_of(std::vector<double> v) {
@@ -171,6 +172,12 @@ int run_bench(const BenchArgs& args) {
                                 {"gmac", gmacs[i]},
                                 {"gflop_per_s", gflops}};
   }
+  if (args.profile) {
+    for (size_t i = 0; i < models.size(); ++i) {
+      std::printf("\n%s, %s, %dx%d, %s: ", variants[i].c_str(), config_name.c_str(), h, w, args.dtype.c_str());
+      std::printf("%s", format_op_profile(profile_ops([&] { once(models[i]); })).c_str());
+    }
+  }
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j;
     j["latency_ms"] = per_variant[variants[0]]["latency_ms"];  // the first (or only) variant
@@ -213,6 +220,9 @@ Command add_bench_command(CLI::App& parent) {
   cmd->add_flag("--roofline", args->roofline,
                 "also time a 3x3 convolution and a 1024^3 matrix product in this run and report the model's FLOP rate "
                 "as a share of the convolution's");
+  cmd->add_flag("--profile", args->profile,
+                "after the timed runs, profile one more forward per variant: time by model stage and the operators "
+                "with the most self time (LibTorch's profiler; adds its own overhead)");
   add_device_option(*cmd, args->common);
   add_common_options(*cmd, args->common);
   return {cmd, [args] { return run_bench(*args); }};

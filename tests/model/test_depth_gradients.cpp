@@ -107,3 +107,43 @@ TEST(DepthGradients, Bf16AutocastLeavesDepthArithmeticInFloat32) {
   EXPECT_NEAR(exact.mean().item<double>(), 8 * 0.0015, 1e-5);
   EXPECT_GT((coarse - exact).abs().max().item<double>(), 0.5 * 8 * 0.0015);
 }
+
+TEST(DepthGradients, RowQuantileBySelectionIsTorchsNanquantileBitForBit) {
+  at::manual_seed(3);
+  for (const int64_t n : {1, 2, 7, 1000, 100003}) {
+    auto x = at::rand({5, n}) * 10;
+    x.masked_fill_(at::rand({5, n}) < 0.3, NAN);  // holes
+    x[1].fill_(NAN);                               // no valid value at all
+    x[2].fill_(NAN);
+    x[2][n / 2] = 4.25;                            // one valid value
+    x[3].copy_(at::round(x[3]));                   // ties
+    for (const double q : {0.0, 0.02, 0.3, 0.5, 0.75, 0.9, 0.98, 0.999, 1.0}) {
+      const auto expected = at::nanquantile(x, q, 1, /*keepdim=*/true);
+      const auto got = model::row_nanquantile(x, q);
+      ASSERT_EQ(got.sizes(), expected.sizes());
+      EXPECT_TRUE(at::allclose(got, expected, /*rtol=*/0, /*atol=*/0, /*equal_nan=*/true))
+          << "n=" << n << " q=" << q << "\n" << got << "\n" << expected;
+    }
+  }
+  EXPECT_THROW(model::row_nanquantile(at::rand({4}), 0.5), std::exception);
+  EXPECT_THROW(model::row_nanquantile(at::rand({2, 4}), 1.5), std::exception);
+}
+
+TEST(DepthGradients, SeparableSobelIsThe3x3ConvolutionsOnHolesAndBorders) {
+  // The unoptimised path, written out: 3x3 Sobel and box convolutions with zero padding.
+  at::manual_seed(5);
+  auto depth = 0.4 + at::rand({2, 1, 23, 31}, at::kDouble) * 4;
+  depth.masked_fill_(at::rand({2, 1, 23, 31}, at::kDouble) < 0.15, 0.0);
+  depth[1][0][4].fill_(NAN);
+  const auto valid = at::isfinite(depth).logical_and(depth > 0).to(at::kDouble);
+  const auto z = at::where(valid > 0, depth, at::ones_like(depth)) * valid;
+  const auto sx = at::tensor({-1.0, 0.0, 1.0, -2.0, 0.0, 2.0, -1.0, 0.0, 1.0}, at::kDouble).view({1, 1, 3, 3});
+  const auto gx = at::conv2d(z, sx, {}, 1, 1), gy = at::conv2d(z, sx.transpose(2, 3).contiguous(), {}, 1, 1);
+  const auto stencil = (at::conv2d(valid, at::ones({1, 1, 3, 3}, at::kDouble), {}, 1, 1) > 8.5).to(at::kDouble);
+  const auto expected = at::sqrt(gx * gx + gy * gy + 1e-12) * stencil;
+  const auto got = model::depth_gradients(depth, raw());
+  EXPECT_TRUE(at::equal(got.valid, stencil));
+  EXPECT_LT((got.magnitude - expected).abs().max().item<double>(), 1e-12);
+  EXPECT_GT(stencil.sum().item<double>(), 100.0);  // the case has edges and holes on both sides
+  EXPECT_LT(stencil.sum().item<double>(), 0.9 * 2 * 23 * 31);
+}

@@ -1,5 +1,7 @@
 #include "rgbdseg/model/depth_fusion.h"
 
+#include <ATen/record_function.h>
+
 #include <ATen/ATen.h>
 
 #include "rgbdseg/core/error.h"
@@ -46,17 +48,29 @@ DepthFusionOutput DepthFusionImpl::forward(const std::vector<at::Tensor>& maps, 
   const auto depth = at::where(out.valid > 0.5, raw, at::zeros_like(raw));
   out.maps = maps;
   if (options_.use_dsam) {
-    const auto modes = find_depth_modes(depth, out.valid, options_.decomposition);
-    out.ratio = options_.predict_ratio ? predictor->forward(depth, out.valid).to(dtype)
-                                       : at::full({depth.size(0)}, options_.fixed_ratio, depth.options());
-    out.regions = depth_region_maps(depth, out.valid, modes, out.ratio, options_.decomposition);
+    {
+      RECORD_USER_SCOPE("stage:depth.decomposition");
+      const auto modes = find_depth_modes(depth, out.valid, options_.decomposition);
+      {
+        RECORD_USER_SCOPE("stage:depth.predictor");
+        out.ratio = options_.predict_ratio ? predictor->forward(depth, out.valid).to(dtype)
+                                           : at::full({depth.size(0)}, options_.fixed_ratio, depth.options());
+      }
+      out.regions = depth_region_maps(depth, out.valid, modes, out.ratio, options_.decomposition);
+    }
+    RECORD_USER_SCOPE("stage:depth.dsam");
     // Cross-stage: each block reads the already fused map of its stage.
     for (size_t i = 0; i + 1 < maps.size(); ++i) {
       out.maps[i + 1] = out.maps[i + 1] + dsam[i]->as<DsamBlockImpl>()->forward(out.maps[i], out.regions);
     }
   }
   if (options_.use_dggm) {
-    const auto g = depth_gradients(depth, options_.gradients);
+    DepthGradients g;
+    {
+      RECORD_USER_SCOPE("stage:depth.gradients");
+      g = depth_gradients(depth, options_.gradients);
+    }
+    RECORD_USER_SCOPE("stage:depth.dggm");
     const auto residuals = dggm->forward(g.magnitude, g.valid, maps);
     for (size_t i = 0; i < maps.size(); ++i) out.maps[i] = out.maps[i] + residuals[i];
   }

@@ -25,4 +25,11 @@ struct DepthGradients {
 // depth: [B, 1, H, W] metres, 0 (or non-finite) = no reading.
 DepthGradients depth_gradients(const at::Tensor& depth, const DepthGradientOptions& options = {});
 
+// The q-quantile of each row of x [B, N] (finite values; NaN = missing),
+// [B, 1]: torch.nanquantile(x, q, dim=1, keepdim=True) with its linear
+// interpolation, bit for bit, but by partial selection (topk of the ~N(1-q)
+// largest, or ~Nq smallest, values) instead of sorting whole rows: a 720p
+// image's 0.98-quantile is ~10x cheaper. All-NaN rows give NaN.
+at::Tensor row_nanquantile(const at::Tensor& x, double q);
+
 }  // namespace rgbdseg::model

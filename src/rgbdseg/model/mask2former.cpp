@@ -1,5 +1,7 @@
 #include "rgbdseg/model/mask2former.h"
 
+#include <ATen/record_function.h>
+
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
@@ -116,8 +118,15 @@ Mask2FormerOutput Mask2FormerImpl::forward(const at::Tensor& pixel_values) {
 Mask2FormerOutput Mask2FormerImpl::decode(SwinFeatures backbone_features) {
   Mask2FormerOutput out;
   out.backbone = std::move(backbone_features);
-  out.pixel_decoder = pixel_decoder->forward(out.backbone.maps);
-  out.transformer_decoder = transformer_decoder->forward(out.pixel_decoder.multi_scale, out.pixel_decoder.mask_features);
+  {
+    RECORD_USER_SCOPE("stage:pixel_decoder");
+    out.pixel_decoder = pixel_decoder->forward(out.backbone.maps);
+  }
+  {
+    RECORD_USER_SCOPE("stage:transformer_decoder");
+    out.transformer_decoder = transformer_decoder->forward(out.pixel_decoder.multi_scale, out.pixel_decoder.mask_features);
+  }
+  RECORD_USER_SCOPE("stage:class_head");
   for (const auto& state : out.transformer_decoder.intermediate) {
     out.class_logits.push_back(class_predictor->forward(state.transpose(0, 1)));
   }

@@ -1,5 +1,7 @@
 #include "rgbdseg/model/rgbd_model.h"
 
+#include <ATen/record_function.h>
+
 #include <ATen/ATen.h>
 
 #include "rgbdseg/core/error.h"
@@ -24,7 +26,11 @@ RgbdMask2FormerImpl::RgbdMask2FormerImpl(RgbdModelOptions options)
 }
 
 RgbdOutput RgbdMask2FormerImpl::forward(const at::Tensor& pixel_values, const at::Tensor& depth_map) {
-  auto features = backbone->forward(pixel_values);
+  SwinFeatures features;
+  {
+    RECORD_USER_SCOPE("stage:backbone");  // names for profile_ops (runtime/op_profile.h)
+    features = backbone->forward(pixel_values);
+  }
   DepthFusionOutput fused;
   if (has_depth()) {
     if (!depth_map.defined()) throw Error("model variant '" + rgbd_options_.variant + "' needs a depth map");
@@ -33,6 +39,7 @@ RgbdOutput RgbdMask2FormerImpl::forward(const at::Tensor& pixel_values, const at
       throw Error("depth is " + std::to_string(depth_map.size(-2)) + "x" + std::to_string(depth_map.size(-1)) +
                   ", the image " + std::to_string(h) + "x" + std::to_string(w) + " (they must be aligned)");
     }
+    RECORD_USER_SCOPE("stage:depth");
     fused = depth->forward(features.maps, depth_map);
     features.maps = fused.maps;
   }

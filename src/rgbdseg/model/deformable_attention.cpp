@@ -8,6 +8,8 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/model/ops/ms_deform_attn.h"
 
+#include <ATen/record_function.h>
+
 namespace rgbdseg::model {
 
 MultiScaleDeformableAttentionImpl::MultiScaleDeformableAttentionImpl(DeformableAttentionOptions o) : options_(o) {
@@ -60,8 +62,12 @@ at::Tensor MultiScaleDeformableAttentionImpl::forward(const at::Tensor& query, c
   const bool reduced = value.scalar_type() == at::kBFloat16 || value.scalar_type() == at::kHalf ||
                        locations.scalar_type() != value.scalar_type() || weights.scalar_type() != value.scalar_type();
   const auto compute = reduced ? at::kFloat : value.scalar_type();
-  const auto sampled = ops::ms_deform_attn(value.to(compute), spatial_shapes, level_start_index, locations.to(compute),
-                                           weights.to(compute));
+  at::Tensor sampled;
+  {
+    RECORD_USER_SCOPE("rgbdseg::ms_deform_attn");  // our kernel, as an operator in profiles
+    sampled = ops::ms_deform_attn(value.to(compute), spatial_shapes, level_start_index, locations.to(compute),
+                                  weights.to(compute));
+  }
   return output_proj_->forward(sampled);
 }
 

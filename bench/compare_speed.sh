@@ -34,8 +34,8 @@ for build in "$old" "$new"; do
   "$build/bench_ms_deform_attn" 5 2 2>/dev/null | grep 'rgbdseg CPU kernel' | sed 's/^/  /'
   if [ -n "$cots" ]; then
     dir="$(dirname "$cots")"
-    first="$(grep -m1 -o '"file_name": *"[^"]*"' "$cots" | sed 's/.*: *"//; s/"$//')"
-    depth="$(grep -m1 -o '"depth_file": *"[^"]*"' "$cots" | sed 's/.*: *"//; s/"$//')"
+    first="$(grep -o '"file_name": *"[^"]*"' "$cots" | head -1 | sed 's/.*: *"//; s/"$//')"
+    depth="$(grep -o '"depth_file": *"[^"]*"' "$cots" | head -1 | sed 's/.*: *"//; s/"$//')"
     tmp="$(mktemp -d)"
     for mode in own native; do
       extra=(); [ $mode = native ] && extra=(--set eval.short_side=-1 --set eval.batch_size=1)

@@ -1,6 +1,7 @@
 // Training-step throughput: forward, loss (Mask2Former criterion) and backward
 // + AdamW of a model variant on random images and synthetic targets, timed
-// separately; median over runs. Usage:
+// separately; median over runs; the row ends with the step's FLOP rate and its
+// share of a 3x3 convolution's forward + backward rate in the same run. Usage:
 //   bench_train_step HF_CONFIG.json VARIANT HxW BATCH [RUNS] [f32|bf16] [POINTS]
 #include <ATen/ATen.h>
 #include "rgbdseg/model/autocast.h"
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "rgbdseg/core/config.h"
+#include "rgbdseg/model/complexity.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/runtime.h"
 #include "rgbdseg/train/adamw.h"
@@ -95,12 +97,39 @@ int main(int argc, char** argv) {
     nograd.push_back(now_ms() - t0);
   }
   std::fprintf(stderr, "forward without autograd: %.0f ms\n", median(nograd));
+  // The step's FLOP rate against this CPU's: the model's forward multiply-adds
+  // (fvcore convention) x 3 for forward + backward (the usual estimate), two
+  // FLOPs each, over the whole step; the yardstick is a 3x3 convolution
+  // (256 -> 256 at 60x80) forward + backward in the same precision, this run.
+  double forward_macs = 0;
+  for (const auto& c : model::rgbd_model_costs(*net, H, W)) forward_macs += c.flops;
+  forward_macs *= static_cast<double>(B);
+  std::vector<double> conv_ms;
+  {
+    const auto x = at::randn({1, 256, 60, 80}).requires_grad_(true);
+    const auto w = (at::randn({256, 256, 3, 3}) * 0.02).requires_grad_(true);
+    for (int r = 0; r < 6; ++r) {
+      const double t0 = now_ms();
+      at::Tensor y;
+      {
+        model::CpuAutocast autocast(bf16);
+        y = at::conv2d(x, w, {}, 1, 1);
+      }
+      y.sum().backward();
+      if (r > 0) conv_ms.push_back(now_ms() - t0);
+    }
+  }
+  const double conv_rate = 3 * 2 * 256.0 * 256 * 9 * 60 * 80 / 1e6 / median(conv_ms);  // GFLOP/s
+  const double step_rate = 3 * 2 * forward_macs / 1e6 / median(total);
+  std::fprintf(stderr, "step: %.2f GMAC forward, %.1f GFLOP/s; 3x3 conv forward+backward in this run: %.1f GFLOP/s (%.0f%%)\n",
+               forward_macs / 1e9, step_rate, conv_rate, 100 * step_rate / conv_rate);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double step = median(total);
-  std::printf("| %s | %s | %lldx%lld | %lld | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f |\n", argv[1], argv[2],
-              static_cast<long long>(H), static_cast<long long>(W), static_cast<long long>(B), bf16 ? "bf16" : "f32",
-              threads, median(fwd), median(loss_t), median(bwd), step, 1000.0 * static_cast<double>(B) / step,
-              static_cast<double>(usage.ru_maxrss) / 1024.0);
+  std::printf("| %s | %s | %lldx%lld | %lld | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f | %.1f | %.0f%% |\n", argv[1],
+              argv[2], static_cast<long long>(H), static_cast<long long>(W), static_cast<long long>(B),
+              bf16 ? "bf16" : "f32", threads, median(fwd), median(loss_t), median(bwd), step,
+              1000.0 * static_cast<double>(B) / step, static_cast<double>(usage.ru_maxrss) / 1024.0, step_rate,
+              100 * step_rate / conv_rate);
   return 0;
 }

@@ -200,6 +200,14 @@ TEST_F(TrainerTest, WithoutValBestHoldsTheFinalWeights) {
   EXPECT_TRUE(file_exists(tmp.file("run/last/optimizer.safetensors")));
   EXPECT_EQ(load_trainer_state(tmp.file("run/best")).best_step, 3);
   EXPECT_EQ(log_lines(tmp.file("run/train.jsonl"), "eval").size(), 0u);
+  // Each train record says how long of its time_s the steps waited for data.
+  const auto train = log_lines(tmp.file("run/train.jsonl"), "train");
+  ASSERT_FALSE(train.empty());
+  for (const auto& record : train) {
+    ASSERT_TRUE(record.contains("data_wait_s")) << record;
+    EXPECT_GE(record["data_wait_s"].get<double>(), 0.0);
+    EXPECT_LE(record["data_wait_s"].get<double>(), record["time_s"].get<double>());
+  }
 }
 
 // (d) With one, an eval line every eval_every steps (and at the end), and

@@ -26,6 +26,7 @@ struct StepOutcome {
   double lr = 0, grad_norm = 0;
   std::vector<std::pair<std::string, double>> losses;  // the final prediction set's raw terms
   int64_t images = 0;                                   // images the step consumed, all ranks
+  double data_wait_s = 0;  // time the step waited for the loader's batches (this rank): > 0 means it starved
 };
 
 // The run as hooks see it.

@@ -248,11 +248,13 @@ class StepRunner {
     std::vector<double> normalisers;
     for (int micro = 0; micro < tc_.accumulate; ++micro) {
       Batch batch;
+      const auto wait_start = std::chrono::steady_clock::now();
       while (!loader_.next(batch)) {
         ++state.epoch;
         state.batch_in_epoch = 0;
         loader_.start_epoch(state.epoch);
       }
+      outcome.data_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
       ++state.batch_in_epoch;
       outcome.images += static_cast<int64_t>(batch.size) * world_;
       inputs.push_back(make_model_input(batch, &labels_, device_));
@@ -370,6 +372,7 @@ class JsonLogHook : public TrainHook {
       return;
     }
     images_ += o.images;
+    data_wait_s_ += o.data_wait_s;
     const int64_t max_steps = c.config.train.max_steps;
     if (s.step % c.config.train.log_every != 0 && s.step != max_steps && s.step != 1) return;
     const auto now = std::chrono::steady_clock::now();
@@ -378,14 +381,16 @@ class JsonLogHook : public TrainHook {
     for (const auto& [name, value] : o.losses) losses[name] = value;
     c.log({{"type", "train"}, {"step", s.step}, {"epoch", s.epoch}, {"lr", o.lr}, {"loss", o.loss}, {"losses", losses},
            {"grad_norm", o.grad_norm}, {"images_per_s", dt > 0 ? static_cast<double>(images_) / dt : 0.0},
-           {"time_s", dt}});
+           {"time_s", dt}, {"data_wait_s", data_wait_s_}});
     last_ = now;
     images_ = 0;
+    data_wait_s_ = 0;
   }
 
  private:
   std::chrono::steady_clock::time_point last_;
   int64_t images_ = 0;
+  double data_wait_s_ = 0;  // of time_s: waiting for the loader (the step starved)
 };
 
 // train.max_nonfinite skipped steps in a row stop the run.

@@ -2,7 +2,9 @@
 // 480x640 image (levels 15x20, 30x40, 60x80: 6,300 queries and values; 8 heads
 // of 32 channels, 4 points per level): our CPU kernel vs the grid_sample
 // reference path (what Hugging Face runs), forward and forward+backward,
-// median of N runs on the current thread count. One JSON line per case.
+// median of N runs on the current thread count. One JSON line per case, and
+// one with the kernel's data rates against a same-run copy of its value map
+// (in cache) and of 256 MB (memory).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -55,6 +57,24 @@ int main(int argc, char** argv) {
     });
     std::printf("{\"path\": \"%s\", \"threads\": %d, \"forward_ms\": %.1f, \"forward_backward_ms\": %.1f}\n", name,
                 threads, fwd, fwd_bwd);
+    if (reference) continue;
+    // What bounds the kernel: the bytes it must move against what this CPU
+    // moves in the same run. Each sampling point reads 4 corner rows of D
+    // floats (the forward); the backward reads them again and adds into the
+    // same rows of the value gradient (read + write), so it moves 3x the
+    // forward's bytes. The value map (6.4 MB) stays in cache, so the yardstick
+    // is a copy of a buffer its size, and of one far larger than any cache.
+    const double gathered = static_cast<double>(B * Q * heads * L * P * 4 * D) * sizeof(float);
+    auto copy_rate = [&](int64_t floats) {
+      const auto src = at::randn({floats}), dst = at::empty({floats});
+      const double ms = time_it([&] { dst.copy_(src); });
+      return 2.0 * static_cast<double>(floats) * sizeof(float) / 1e6 / ms;  // read + write, GB/s
+    };
+    const double cache_rate = copy_rate(B * S * heads * D), dram_rate = copy_rate(int64_t{64} << 20);
+    const double fwd_rate = gathered / 1e6 / fwd, bwd_rate = 3 * gathered / 1e6 / (fwd_bwd - fwd);
+    std::printf("{\"gathered_MB\": %.0f, \"forward_GBps\": %.1f, \"backward_GBps\": %.1f, "
+                "\"copy_value_sized_GBps\": %.1f, \"copy_256MB_GBps\": %.1f}\n",
+                gathered / 1e6, fwd_rate, bwd_rate, cache_rate, dram_rate);
   }
   return 0;
 }

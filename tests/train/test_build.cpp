@@ -96,6 +96,10 @@ TEST(BuildOptions, EachSectionMapsToItsOptions) {
   EXPECT_EQ(io.top_k, 7);
   EXPECT_EQ(train::inference_options(load_config("", {"eval.short_side=-1", "model.train_short_side=240"})).short_side, 0);
   EXPECT_EQ(train::inference_options(load_config("", {"eval.short_side=300", "model.train_short_side=240"})).short_side, 300);
+  EXPECT_EQ(io.precision, Precision::F32);  // inference defaults to f32, whatever training used
+  EXPECT_EQ(train::inference_options(load_config("", {"eval.precision=bf16"})).precision, Precision::Bf16);
+  EXPECT_NE(train::inference_options(load_config("", {"eval.precision=auto"})).precision, Precision::Auto);  // resolved
+  EXPECT_THROW(train::inference_options(load_config("", {"eval.precision=fp16"})), Error);  // the CPU has no fp16 autocast
   // Every resize mode the config accepts has an option (no silent fallback).
   for (const char* mode : {"none", "short_side", "fixed", "scale_range", "large_scale_jitter"}) {
     EXPECT_NO_THROW(train::augment_options(load_config("", {std::string("data.resize=") + mode}).data)) << mode;

@@ -191,6 +191,9 @@ const std::vector<Row>& rows() {
           "recorded, else the original size; -1 = always the original size; N = resize to N"),
       key("/eval/max_long_side", path(&Config::eval, &EvalConfig::max_long_side), "inference resize: long-side cap (px)"),
       key("/eval/batch_size", path(&Config::eval, &EvalConfig::batch_size), at_least(1), "images per inference batch"),
+      key("/eval/precision", path(&Config::eval, &EvalConfig::precision),
+          "inference precision of eval and predict: f32 (the default, and every AP in the README), bf16 (autocast: "
+          "faster where the CPU has native bf16), fp16 (CUDA only) or auto (bf16 where native, else f32)"),
       // model
       key("/model/variant", path(&Config::model, &M::variant),
           "depth modules: rgb (none), dggm, dsam, edsam (DSAM with predicted windows), full (DGGM + E-DSAM)"),

@@ -40,6 +40,7 @@ struct EvalConfig {
   int short_side = 0;
   int max_long_side = 1333;
   int batch_size = 2;
+  Named<Precision> precision = Precision::F32;  // inference (eval, predict); training's evaluations use train.precision
 };
 
 // Datasets and augmentation (data/transforms.h).

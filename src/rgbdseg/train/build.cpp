@@ -4,6 +4,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/safetensors.h"
+#include "rgbdseg/model/autocast.h"
 #include "rgbdseg/runtime/device.h"
 
 namespace rgbdseg::train {
@@ -131,6 +132,10 @@ infer::InferenceOptions inference_options(const Config& config) {
   io.batch_size = config.eval.batch_size;
   io.workers = std::max(1, config.data.workers);
   io.device = resolve_device(config.runtime.device);
+  if (config.eval.precision == Precision::Fp16 && !io.device.is_cuda()) {
+    throw Error("config: /eval/precision fp16 needs a CUDA device; use bf16 on the CPU");
+  }
+  io.precision = model::resolve_precision(config.eval.precision, io.device.type());
   return io;
 }
 

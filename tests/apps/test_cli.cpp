@@ -470,6 +470,25 @@ TEST(CliBench, TimesSeveralVariantsInOneRun) {
   EXPECT_THAT(bad.err, HasSubstr("--variants: unknown variant 'rgbd'"));
 }
 
+TEST(CliBench, RooflineAndProfileSayWhereTheTimeGoes) {
+  ScopedTempDir dir;
+  const std::string hf = dir.write("hf.json", rgbdseg::testing::kTinyHfConfig);
+  const RunResult r = run_tool({"bench", "--hf-config", hf, "--variants", "full", "--size", "48x56", "--runs", "1",
+                                "--warmup", "0", "--roofline", "--profile", "--json", dir.file("b.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("peak rates in this run (f32"));
+  EXPECT_THAT(r.out, HasSubstr("% of 3x3 conv"));
+  // Every stage of the full model appears in the profile, and the operators after them.
+  for (const char* stage : {"| backbone |", "| depth |", "| depth.dsam |", "| depth.dggm |", "| depth.gradients |",
+                            "| pixel_decoder |", "| transformer_decoder |", "| operator | self ms |"}) {
+    EXPECT_THAT(r.out, HasSubstr(stage)) << stage;
+  }
+  const json j = json::parse(read_file(dir.file("b.json")));
+  EXPECT_GT(j["peak_gflop_per_s"]["conv3x3"].get<double>(), 0.0);
+  EXPECT_GT(j["variants"]["full"]["gmac"].get<double>(), 0.0);
+  EXPECT_GT(j["variants"]["full"]["gflop_per_s"].get<double>(), 0.0);
+}
+
 // ---- synth, then evaluate the ground truth against itself ----
 
 TEST(CliSynth, WritesDatasetFiles) {

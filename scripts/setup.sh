@@ -12,6 +12,8 @@ packages=(
   libopenblas0-openmp
   # images, JSON (simdjson: fast COCO file loading), command line, HDF5 (NYUv2 .mat v7.3)
   libopencv-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libhdf5-dev zlib1g-dev
+  # RealSense .bag recordings: LZ4-framed chunks
+  liblz4-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

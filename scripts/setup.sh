@@ -14,8 +14,8 @@ packages=(
   libopencv-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libhdf5-dev zlib1g-dev
   # RealSense .bag recordings: LZ4-framed chunks
   liblz4-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (python3-rosbag: an independent reader our .bag tests cross-check against)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-rosbag
 )
 
 if [ "$(id -u)" -ne 0 ]; then

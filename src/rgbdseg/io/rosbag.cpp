@@ -293,7 +293,11 @@ std::vector<uint8_t> RosBag::read_chunk(uint64_t pos, std::string* compression) 
     if (r.data_size != size) fail(pos, "uncompressed chunk of " + std::to_string(r.data_size) + " bytes, its header says " + std::to_string(size));
     return std::vector<uint8_t>(r.data, r.data + r.data_size);
   }
-  if (*compression == "lz4") return lz4_decompress(r.data, r.data_size, size, pos, fail);
+  if (*compression == "lz4") {
+    // LZ4 expands at most ~255x: a larger claim is a damaged header, not a reason to allocate gigabytes.
+    if (size > 255ull * r.data_size + 4096) fail(pos, "LZ4 chunk claims " + std::to_string(size) + " bytes from " + std::to_string(r.data_size));
+    return lz4_decompress(r.data, r.data_size, size, pos, fail);
+  }
   fail(pos, "chunk compression '" + *compression + "' is not supported (none and lz4 are; RealSense writes those)");
 }
 

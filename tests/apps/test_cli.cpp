@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "rgbdseg/core/file_util.h"
+#include "rgbdseg/io/rosbag.h"
 #include "temp_dir.h"
 #include "tiny_hf_config.h"
 #include "test_paths.h"
@@ -487,6 +488,35 @@ TEST(CliBench, RooflineAndProfileSayWhereTheTimeGoes) {
   EXPECT_GT(j["peak_gflop_per_s"]["conv3x3"].get<double>(), 0.0);
   EXPECT_GT(j["variants"]["full"]["gmac"].get<double>(), 0.0);
   EXPECT_GT(j["variants"]["full"]["gflop_per_s"].get<double>(), 0.0);
+}
+
+// ---- bag: RealSense recordings ----
+
+TEST(CliBag, InfoDescribesARecordingAndRefusesOtherFiles) {
+  ScopedTempDir dir;
+  // Not a bag; a bag that is not a RealSense recording: one-line errors, exit 1.
+  const std::string text = dir.write("notes.bag", "hello");
+  const RunResult r1 = run_tool({"bag", "info", text});
+  expect_one_error_line(r1, "bag info");
+  EXPECT_THAT(r1.err, HasSubstr(text + ": not a ROS bag v2.0"));
+  rgbdseg::BagConnection c;
+  c.topic = "/chatter";
+  c.type = "std_msgs/String";
+  const std::string chatter = dir.file("chatter.bag");
+  rgbdseg::write_ros_bag(chatter, {c}, {{0, 5, {3, 0, 0, 0, 'h', 'e', 'y'}}}, 1, "none");
+  const RunResult r2 = run_tool({"bag", "info", chatter});
+  expect_one_error_line(r2, "bag info");
+  EXPECT_THAT(r2.err, HasSubstr("not a RealSense recording"));
+  const RunResult none = run_tool({"bag"});
+  EXPECT_EQ(none.exit_code, 2) << none;
+  const std::string real = rgbdseg::testing::shared_path("data/realsense/single_depth_color_640x480.bag");
+  if (real.empty()) GTEST_SKIP() << "../shared/data/realsense/single_depth_color_640x480.bag not found";
+  const RunResult ok = run_tool({"bag", "info", real});
+  ASSERT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_THAT(ok.out, HasSubstr("RealSense file version 3; ROS bag 2.0, indexed, chunks lz4; 135 messages, 0.168 s"));
+  EXPECT_THAT(ok.out, HasSubstr("device: Intel RealSense D435, serial 728612070259"));
+  EXPECT_THAT(ok.out, HasSubstr("depth units: 0.001 m"));
+  EXPECT_THAT(ok.out, HasSubstr("| Color_0 | 1 | 640x480 | rgb8 | 6 | 1 | 613.20 | 613.42 | 319.94 | 239.18"));
 }
 
 // ---- synth, then evaluate the ground truth against itself ----

@@ -202,11 +202,7 @@ void RosBag::read_index() {
     const Record r = read_file_record(in, pos, file_size_, buffer, fail);
     const uint8_t op = field_u8(r.fields, "op", r.offset, fail);
     if (op == kConnection) {
-      BagConnection c = parse_connection(r, fail);
-      if (connection_index_.count(c.id) == 0) {
-        connection_index_[c.id] = connections_.size();
-        connections_.push_back(std::move(c));
-      }
+      add_connection(parse_connection(r, fail));
     } else if (op == kChunkInfo) {
       BagChunkInfo info;
       if (field_u32(r.fields, "ver", r.offset, fail) != 1) fail(r.offset, "chunk info version is not 1");
@@ -254,11 +250,7 @@ void RosBag::scan_chunks() {
         const Record m = parse_record(chunk.data() + at, chunk.size() - at, pos, fail);
         const uint8_t mop = field_u8(m.fields, "op", pos, fail);
         if (mop == kConnection) {
-          BagConnection c = parse_connection(m, fail);
-          if (connection_index_.count(c.id) == 0) {
-            connection_index_[c.id] = connections_.size();
-            connections_.push_back(std::move(c));
-          }
+          add_connection(parse_connection(m, fail));
         } else if (mop == kMessageData) {
           const uint64_t t = field_time_ns(m.fields, "time", pos, fail);
           ++info.counts[field_u32(m.fields, "conn", pos, fail)];
@@ -270,11 +262,7 @@ void RosBag::scan_chunks() {
       }
       chunks_.push_back(std::move(info));
     } else if (op == kConnection) {
-      BagConnection c = parse_connection(r, fail);
-      if (connection_index_.count(c.id) == 0) {
-        connection_index_[c.id] = connections_.size();
-        connections_.push_back(std::move(c));
-      }
+      add_connection(parse_connection(r, fail));
     }
     pos += r.total;
   }
@@ -299,6 +287,13 @@ std::vector<uint8_t> RosBag::read_chunk(uint64_t pos, std::string* compression) 
     return lz4_decompress(r.data, r.data_size, size, pos, fail);
   }
   fail(pos, "chunk compression '" + *compression + "' is not supported (none and lz4 are; RealSense writes those)");
+}
+
+void RosBag::add_connection(BagConnection c) {
+  // Connections repeat (inside the chunks and again in the index): the first one counts.
+  if (connection_index_.count(c.id)) return;
+  connection_index_[c.id] = connections_.size();
+  connections_.push_back(std::move(c));
 }
 
 uint64_t RosBag::message_count(uint32_t connection) const {

@@ -66,6 +66,7 @@ class RosBag {
  private:
   void read_index();
   void scan_chunks();
+  void add_connection(BagConnection c);
   std::vector<uint8_t> read_chunk(uint64_t pos, std::string* compression) const;
 
   std::string path_;

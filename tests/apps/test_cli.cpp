@@ -19,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/io/rosbag.h"
 #include "temp_dir.h"
@@ -517,6 +520,56 @@ TEST(CliBag, InfoDescribesARecordingAndRefusesOtherFiles) {
   EXPECT_THAT(ok.out, HasSubstr("device: Intel RealSense D435, serial 728612070259"));
   EXPECT_THAT(ok.out, HasSubstr("depth units: 0.001 m"));
   EXPECT_THAT(ok.out, HasSubstr("| Color_0 | 1 | 640x480 | rgb8 | 6 | 1 | 613.20 | 613.42 | 319.94 | 239.18"));
+}
+
+TEST(CliBag, ExportWritesADatasetThatPredictAndShowTake) {
+  const std::string real = rgbdseg::testing::shared_path("data/realsense/single_depth_color_640x480.bag");
+  if (real.empty()) GTEST_SKIP() << "../shared/data/realsense/single_depth_color_640x480.bag not found";
+  ScopedTempDir dir;
+  // The recording's one colour frame is 101.6 ms from the nearest depth frame; at 6 fps the default
+  // limit is half a period, 83.3 ms: a one-line error that says so, and nothing written.
+  const RunResult strict = run_tool({"bag", "export", real, "--out", dir.file("strict")});
+  expect_one_error_line(strict, "bag export");
+  EXPECT_THAT(strict.err, HasSubstr("within 83.3 ms (the closest pair is 101.6 ms apart); raise --max-skew-ms"));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("strict")));
+  for (const std::string align : {"color", "none"}) {
+    const std::string out = dir.file("export_" + align);
+    const RunResult r = run_tool({"bag", "export", real, "--out", out, "--max-skew-ms", "120", "--align", align});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(r.out, out + "/annotations.json\n");
+    const json ann = json::parse(read_file(out + "/annotations.json"));
+    ASSERT_EQ(ann["images"].size(), 1u);
+    EXPECT_EQ(ann["images"][0]["intrinsics"]["fx"].get<double>(), 613.2036743164062);  // the colour camera's
+    const json frames = json::parse(read_file(out + "/frames.json"));
+    ASSERT_EQ(frames["frames"].size(), 1u);
+    EXPECT_EQ(frames["frames"][0]["depth_frame"], 169);
+    EXPECT_EQ(frames["frames"][0]["colour_frame"], 162);
+    EXPECT_NEAR(frames["frames"][0]["skew_ms"].get<double>(), 101.566, 1e-3);  // 360815089000 - 360713523000 ns
+    EXPECT_EQ(frames["unpaired_depth_frames"], 1);
+    EXPECT_EQ(frames["aligned_to_colour"], align == "color");
+    EXPECT_DOUBLE_EQ(frames["depth_to_colour"]["translation_m"][0].get<double>(), 0.01431131362915039);
+  }
+  // Unaligned, the depth PNG is the recorded frame in millimetres: (row 240, column 320) = 1536 units of 1 mm.
+  const cv::Mat raw = cv::imread(dir.file("export_none/depth/000000.png"), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(raw.type(), CV_16UC1);
+  EXPECT_EQ(raw.at<uint16_t>(240, 320), 1536);
+  EXPECT_EQ(cv::countNonZero(raw), 286520);
+  // Aligned: the colour camera's narrower view (fx 613 vs 390) lies inside the depth camera's, so
+  // nearly every colour pixel gets a depth; the values are the same wall and corner, 1.2-2.6 m.
+  const cv::Mat aligned = cv::imread(dir.file("export_color/depth/000000.png"), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(aligned.type(), CV_16UC1);
+  EXPECT_GT(cv::countNonZero(aligned), 0.9 * 640 * 480);
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(raw, &lo, &hi, nullptr, nullptr, raw > 0);
+  double alo = 0, ahi = 0;
+  cv::minMaxLoc(aligned, &alo, &ahi, nullptr, nullptr, aligned > 0);
+  EXPECT_GE(alo, lo);
+  EXPECT_LE(ahi, hi);
+  // The exported dataset is one `show` and `predict` take as it is.
+  const RunResult show = run_tool({"show", "--data", dir.file("export_color/annotations.json"), "--out", dir.file("show")});
+  EXPECT_EQ(show.exit_code, 0) << show;
+  const RunResult bad = run_tool({"bag", "export", real, "--out", dir.file("x"), "--align", "depth"});
+  EXPECT_EQ(bad.exit_code, 2) << bad;
 }
 
 // ---- synth, then evaluate the ground truth against itself ----

@@ -1,0 +1,29 @@
+#pragma once
+// `rgbdseg bag export`: a RealSense recording's frames as a canonical dataset
+// without annotations (DatasetWriter), so `predict`, `show` and annotation
+// tools take them directly. Depth and colour frames are paired by device
+// timestamp (the nearest colour frame, within `max_skew_ms`); depth is
+// aligned to the colour camera as librealsense does it (io/realsense_align.h)
+// unless `align` is false, which needs both streams at the same size. Beside
+// annotations.json, frames.json records for every exported image its frame
+// numbers, timestamps, the skew, the depth units, and once the cameras'
+// intrinsics and the depth-to-colour extrinsics. Torch-free.
+#include <string>
+
+#include "rgbdseg/core/progress.h"
+#include "rgbdseg/data/dataset_writer.h"
+
+namespace rgbdseg {
+
+struct RealSenseExportOptions {
+  std::string bag;
+  std::string out;
+  bool force = false;
+  bool align = true;        // depth to colour
+  int every = 1;            // export every Nth pair
+  double max_skew_ms = -1;  // < 0: half the colour stream's frame period
+};
+
+ConversionSummary export_realsense_bag(const RealSenseExportOptions& options, const ProgressCallback& progress = {});
+
+}  // namespace rgbdseg

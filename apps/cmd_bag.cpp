@@ -66,6 +66,14 @@ Command add_bag_command(CLI::App& parent) {
   export_cmd->add_option("--max-skew-ms", exp->options.max_skew_ms,
                          "pair a depth frame with the nearest colour frame at most this far apart in device time "
                          "(default: half the colour frame period)");
+  export_cmd->add_option("--filters", exp->options.filters,
+                         "depth filters before alignment, comma-separated: decimation, hole_filling")
+      ->delimiter(',');
+  export_cmd->add_option("--decimation", exp->options.decimation, "decimation magnitude (1-8)")->capture_default_str()
+      ->check(CLI::Range(1, 8));
+  export_cmd->add_option("--hole-filling", exp->options.hole_filling,
+                         "hole filling: 0 from the left, 1 farthest around, 2 nearest around")
+      ->capture_default_str()->check(CLI::Range(0, 2));
   export_cmd->add_flag("--force", exp->options.force, "write into a non-empty output directory");
   add_common_options(*export_cmd, exp->common, /*with_config=*/false);
   return {cmd, [info, info_cmd, exp, export_cmd] {

@@ -570,6 +570,18 @@ TEST(CliBag, ExportWritesADatasetThatPredictAndShowTake) {
   EXPECT_EQ(show.exit_code, 0) << show;
   const RunResult bad = run_tool({"bag", "export", real, "--out", dir.file("x"), "--align", "depth"});
   EXPECT_EQ(bad.exit_code, 2) << bad;
+  // Filters before alignment: hole filling leaves fewer colour pixels without depth.
+  const RunResult filtered = run_tool({"bag", "export", real, "--out", dir.file("filtered"), "--max-skew-ms", "120",
+                                       "--filters", "decimation,hole_filling", "--decimation", "2"});
+  ASSERT_EQ(filtered.exit_code, 0) << filtered;
+  const cv::Mat f = cv::imread(dir.file("filtered/depth/000000.png"), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(f.size(), aligned.size());  // aligned to colour: the colour size whatever the decimation
+  EXPECT_GT(cv::countNonZero(f), cv::countNonZero(aligned));
+  const json ff = json::parse(read_file(dir.file("filtered/frames.json")));
+  EXPECT_EQ(ff["filters"], json::array({"decimation", "hole_filling"}));
+  const RunResult spatial = run_tool({"bag", "export", real, "--out", dir.file("sp"), "--filters", "spatial"});
+  expect_one_error_line(spatial, "bag export");
+  EXPECT_THAT(spatial.err, HasSubstr("--filters: the spatial filter is not built yet"));
 }
 
 // ---- synth, then evaluate the ground truth against itself ----

@@ -9,6 +9,7 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
+#include "rgbdseg/io/depth_filters.h"
 #include "rgbdseg/io/realsense_align.h"
 #include "rgbdseg/io/realsense_bag.h"
 
@@ -24,7 +25,20 @@ nlohmann::ordered_json intrinsics_json(const RealSenseIntrinsics& k) {
 }  // namespace
 
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const ProgressCallback& progress) {
-  if (o.every < 1) throw Error("bag export: --every must be at least 1");
+  if (o.every < 1) throw Error("--every must be at least 1");
+  bool decimate = false, fill = false;
+  for (const auto& f : o.filters) {
+    if (f == "decimation") {
+      decimate = true;
+    } else if (f == "hole_filling") {
+      fill = true;
+    } else if (f == "spatial" || f == "temporal") {
+      throw Error("--filters: the " + f + " filter is not built yet (decimation and hole_filling are)");
+    } else {
+      throw Error("--filters: unknown filter '" + f + "' (decimation, hole_filling)");
+    }
+  }
+  if (decimate && !o.align) throw Error("--filters: decimation changes the depth size, so it needs --align color");
   const RealSenseBag rs(o.bag);
   const RealSenseStream* depth = rs.find_stream("Depth");
   const RealSenseStream* colour = rs.find_stream("Color");
@@ -62,9 +76,13 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
     }
     if (pairs++ % o.every != 0) return;
     const std::string stem = cv::format("%06lld", static_cast<long long>(exported++));
-    const cv::Mat aligned = o.align ? align_depth_to_colour(d.image, d.depth_units, depth->intrinsics, colour->intrinsics,
+    cv::Mat filtered = d.image;
+    RealSenseIntrinsics depth_k = depth->intrinsics;
+    if (decimate) filtered = decimate_depth(filtered, o.decimation, &depth_k);
+    if (fill) filtered = fill_depth_holes(filtered, o.hole_filling);
+    const cv::Mat aligned = o.align ? align_depth_to_colour(filtered, d.depth_units, depth_k, colour->intrinsics,
                                                             depth_to_colour)
-                                    : d.image;
+                                    : filtered;
     cv::Mat metres;
     aligned.convertTo(metres, CV_32FC1, d.depth_units);
     cv::Mat rgb;
@@ -113,6 +131,9 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
   sidecar["device"] = rs.device_info();
   sidecar["aligned_to_colour"] = o.align;
   sidecar["max_skew_ms"] = skew_ms;
+  sidecar["filters"] = o.filters;
+  if (decimate) sidecar["decimation"] = o.decimation;
+  if (fill) sidecar["hole_filling"] = o.hole_filling;
   sidecar["depth_intrinsics"] = intrinsics_json(depth->intrinsics);
   sidecar["colour_intrinsics"] = intrinsics_json(colour->intrinsics);
   sidecar["depth_to_colour"] = {{"rotation", depth_to_colour.rotation}, {"translation_m", depth_to_colour.translation}};

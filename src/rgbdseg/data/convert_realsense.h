@@ -9,6 +9,7 @@
 // numbers, timestamps, the skew, the depth units, and once the cameras'
 // intrinsics and the depth-to-colour extrinsics. Torch-free.
 #include <string>
+#include <vector>
 
 #include "rgbdseg/core/progress.h"
 #include "rgbdseg/data/dataset_writer.h"
@@ -22,6 +23,11 @@ struct RealSenseExportOptions {
   bool align = true;        // depth to colour
   int every = 1;            // export every Nth pair
   double max_skew_ms = -1;  // < 0: half the colour stream's frame period
+  // Depth filters before alignment, in librealsense's order: "decimation",
+  // "hole_filling" (io/depth_filters.h); spatial and temporal are not built yet.
+  std::vector<std::string> filters;
+  int decimation = 2;    // magnitude 1-8
+  int hole_filling = 1;  // 0 left, 1 farthest, 2 nearest
 };
 
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& options, const ProgressCallback& progress = {});

@@ -19,10 +19,12 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/progress.h"
+#include "rgbdseg/data/convert_realsense.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
+#include "rgbdseg/io/realsense_bag.h"
 #include "rgbdseg/model/rgbd_model.h"
 #include "rgbdseg/runtime/device.h"
 #include "rgbdseg/runtime/runtime.h"
@@ -38,7 +40,9 @@ namespace fs = std::filesystem;
 
 struct PredictArgs {
   CommonArgs common;
-  std::string model, weights, rgb, depth, dir, data, out;
+  std::string model, weights, rgb, depth, dir, data, bag, out;
+  double max_skew_ms = -1;  // --bag: pairing limit (< 0: half the colour frame period)
+  int every = 1;            // --bag: every Nth frame pair
   double threshold = -1;  // < 0: eval.predict_threshold of the config
   DepthArgs depth_args;
   bool force = false, class_agnostic = false;
@@ -123,8 +127,8 @@ std::vector<std::pair<std::string, std::string>> folder_pairs(const std::string&
 
 int run_predict(PredictArgs args) {
   apply_model_option(args.model, args.common, args.weights);
-  const int sources = !args.rgb.empty() + !args.dir.empty() + !args.data.empty();
-  if (sources != 1) throw UsageError("give exactly one of --rgb/--depth, --dir or --data");
+  const int sources = !args.rgb.empty() + !args.dir.empty() + !args.data.empty() + !args.bag.empty();
+  if (sources != 1) throw UsageError("give exactly one of --rgb/--depth, --dir, --data or --bag");
   if (!args.rgb.empty() && args.depth.empty()) throw UsageError("--rgb needs --depth (the aligned depth image)");
   if (args.rgb.empty() && !args.depth.empty()) throw UsageError("--depth goes with --rgb");
   if (args.class_agnostic && args.data.empty()) {
@@ -135,8 +139,29 @@ int run_predict(PredictArgs args) {
   const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   require_empty_output_dir(args.out, args.force);
   configure_runtime(config.runtime.threads);
+  // Nothing half-written on failure: a failed run removes what it wrote.
+  OutputDirGuard out(args.out);
   RgbdDataset dataset;
-  if (!args.data.empty()) {
+  double video_fps = 0;
+  if (!args.bag.empty()) {
+    // A RealSense recording: its frame pairs as a dataset in OUT/frames (depth aligned to colour), then predicted.
+    RealSenseExportOptions eo;
+    eo.bag = args.bag;
+    eo.out = (fs::path(args.out) / "frames").string();
+    eo.max_skew_ms = args.max_skew_ms;
+    eo.every = args.every;
+    {
+      ProgressBar bar("bag export", 0, "depth frames");
+      export_realsense_bag(eo, bar.callback());
+      bar.finish();
+    }
+    const RealSenseBag recording(args.bag);
+    video_fps = recording.find_stream("Color")->fps / static_cast<double>(args.every);
+    DatasetOptions o;
+    o.threads = config.runtime.threads;
+    dataset = load_rgbd_dataset(eo.out + "/annotations.json", o);
+    dataset.depth_read = depth;
+  } else if (!args.data.empty()) {
     DatasetOptions o;
     o.threads = config.runtime.threads;
     dataset = load_rgbd_dataset(args.data, o);
@@ -162,13 +187,19 @@ int run_predict(PredictArgs args) {
 
   infer::InferenceOptions io = train::inference_options(config);
   io.threshold = args.threshold >= 0 ? args.threshold : config.eval.predict_threshold;
-  // Nothing half-written on failure: a failed run removes what it wrote.
-  OutputDirGuard out(args.out);
   ProgressBar bar("predict", static_cast<int64_t>(dataset.coco.images.size()), "images");
   io.progress = bar.callback();
   PredictionTimes times;
   const PredictionSummary summary = write_predictions(*net, dataset, labels, io, args.out, &times);
   bar.finish();
+  if (!args.bag.empty()) {
+    // The overlays in frame order, as a video beside them.
+    std::vector<std::string> overlays;
+    for (const auto& name : prediction_names(dataset)) overlays.push_back((fs::path(args.out) / "overlays" / (name + ".png")).string());
+    const std::string video = (fs::path(args.out) / "overlays.mp4").string();
+    write_overlay_video(overlays, video, video_fps > 0 ? video_fps : 6.0);
+    RGBDSEG_LOG(Info) << "predict: " << overlays.size() << " frames -> " << video;
+  }
   out.commit();
   const double images = static_cast<double>(dataset.coco.images.size());
   char rate[320];
@@ -199,6 +230,13 @@ Command add_predict_command(CLI::App& parent) {
   cmd->add_option("--depth", args->depth, "its aligned depth image (16-bit mm PNG or float TIFF in metres; see --depth-encoding)");
   cmd->add_option("--dir", args->dir, "a folder with rgb/NAME.png (or color/NAME.png) and depth/NAME.png pairs");
   cmd->add_option("--data", args->data, "a canonical dataset JSON");
+  cmd->add_option("--bag", args->bag,
+                  "a RealSense recording (.bag): its depth/colour pairs, depth aligned to colour, are written to "
+                  "OUT/frames/ and predicted; OUT/overlays.mp4 shows the overlays in order")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-skew-ms", args->max_skew_ms,
+                  "with --bag: pair frames at most this far apart in device time (default: half the colour frame period)");
+  cmd->add_option("--every", args->every, "with --bag: every Nth frame pair")->capture_default_str()->check(positive_number());
   cmd->add_option("--out", args->out, "output directory")->required();
   cmd->add_option("--threshold", args->threshold,
                   "keep instances scoring at least this, in [0, 1] (default eval.predict_threshold, 0.5; `eval` keeps "

@@ -16,7 +16,11 @@
 
 #include <ATen/ATen.h>
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
+#include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/coco/rle.h"
 #include "rgbdseg/io/image_io.h"
@@ -25,6 +29,25 @@
 namespace rgbdseg::app {
 
 namespace fs = std::filesystem;
+
+void write_overlay_video(const std::vector<std::string>& overlay_pngs, const std::string& path, double fps) {
+  if (overlay_pngs.empty()) throw Error(path + ": no frames for the video");
+  cv::VideoWriter video;
+  cv::Size size;
+  for (const auto& png : overlay_pngs) {
+    cv::Mat frame = cv::imread(png, cv::IMREAD_COLOR);  // BGR, as the video writer wants
+    if (frame.empty()) throw Error(png + ": cannot read the overlay for the video");
+    if (!video.isOpened()) {
+      size = frame.size();
+      if (!video.open(path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size)) {
+        throw Error(path + ": OpenCV cannot write MP4 video here (its FFmpeg backend is missing)");
+      }
+    }
+    if (frame.size() != size) cv::resize(frame, frame, size);
+    video.write(frame);
+  }
+  video.release();
+}
 
 std::vector<std::string> prediction_names(const RgbdDataset& dataset) {
   std::vector<std::string> names;

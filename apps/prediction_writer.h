@@ -22,6 +22,10 @@ struct PredictionSummary {
   int64_t images = 0, instances = 0;
 };
 
+// Writes the overlay PNGs, in order, as an MP4 video (OpenCV's writer, mp4v)
+// at `fps`; frames of another size are resized to the first one's.
+void write_overlay_video(const std::vector<std::string>& overlay_pngs, const std::string& path, double fps);
+
 // The output name of every image (unique; see above).
 std::vector<std::string> prediction_names(const RgbdDataset& dataset);
 

@@ -21,6 +21,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/io/rosbag.h"
@@ -582,6 +583,33 @@ TEST(CliBag, ExportWritesADatasetThatPredictAndShowTake) {
   const RunResult spatial = run_tool({"bag", "export", real, "--out", dir.file("sp"), "--filters", "spatial"});
   expect_one_error_line(spatial, "bag export");
   EXPECT_THAT(spatial.err, HasSubstr("--filters: the spatial filter is not built yet"));
+}
+
+TEST(CliBag, PredictOnARecordingWritesResultsAndAVideo) {
+  const std::string real = rgbdseg::testing::shared_path("data/realsense/single_depth_color_640x480.bag");
+  if (real.empty()) GTEST_SKIP() << "../shared/data/realsense/single_depth_color_640x480.bag not found";
+  ScopedTempDir dir;
+  const std::string out = dir.file("seg");
+  const RunResult r = run_tool({"predict", "--model", "tabletop", "--bag", real, "--max-skew-ms", "120", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, out + "/results.json\n");
+  for (const char* f : {"frames/annotations.json", "frames/frames.json", "frames/rgb/000000.png", "images.json",
+                        "overlays/000000.png", "instances/000000.png", "overlays.mp4"}) {
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
+  }
+  cv::VideoCapture video(out + "/overlays.mp4");
+  ASSERT_TRUE(video.isOpened());
+  cv::Mat frame;
+  ASSERT_TRUE(video.read(frame));
+  EXPECT_EQ(frame.cols, 640);
+  EXPECT_EQ(frame.rows, 480);
+  EXPECT_FALSE(video.read(frame));  // one frame pair in this recording
+  // With the default pairing limit nothing pairs: one line, and no output folder left behind.
+  const RunResult none = run_tool({"predict", "--model", "tabletop", "--bag", real, "--out", dir.file("none")});
+  expect_one_error_line(none, "predict");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("none")));
+  const RunResult both = run_tool({"predict", "--model", "tabletop", "--bag", real, "--dir", dir.file("x"), "--out", dir.file("y")});
+  EXPECT_EQ(both.exit_code, 2) << both;
 }
 
 // ---- synth, then evaluate the ground truth against itself ----

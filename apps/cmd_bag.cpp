@@ -67,7 +67,8 @@ Command add_bag_command(CLI::App& parent) {
                          "pair a depth frame with the nearest colour frame at most this far apart in device time "
                          "(default: half the colour frame period)");
   export_cmd->add_option("--filters", exp->options.filters,
-                         "depth filters before alignment, comma-separated: decimation, hole_filling")
+                         "depth filters before alignment, comma-separated: decimation, spatial, temporal, hole_filling (run in that "
+                         "order), or research (the research code's preset)")
       ->delimiter(',');
   export_cmd->add_option("--decimation", exp->options.decimation, "decimation magnitude (1-8)")->capture_default_str()
       ->check(CLI::Range(1, 8));

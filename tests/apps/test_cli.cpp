@@ -580,9 +580,18 @@ TEST(CliBag, ExportWritesADatasetThatPredictAndShowTake) {
   EXPECT_GT(cv::countNonZero(f), cv::countNonZero(aligned));
   const json ff = json::parse(read_file(dir.file("filtered/frames.json")));
   EXPECT_EQ(ff["filters"], json::array({"decimation", "hole_filling"}));
-  const RunResult spatial = run_tool({"bag", "export", real, "--out", dir.file("sp"), "--filters", "spatial"});
-  expect_one_error_line(spatial, "bag export");
-  EXPECT_THAT(spatial.err, HasSubstr("--filters: the spatial filter is not built yet"));
+  const RunResult research = run_tool({"bag", "export", real, "--out", dir.file("research"), "--max-skew-ms", "120",
+                                       "--filters", "research"});
+  ASSERT_EQ(research.exit_code, 0) << research;
+  const json rf = json::parse(read_file(dir.file("research/frames.json")));
+  EXPECT_EQ(rf["decimation"], 4);
+  EXPECT_EQ(rf["spatial"]["iterations"], 5);
+  const RunResult all = run_tool({"bag", "export", real, "--out", dir.file("all"), "--max-skew-ms", "120", "--filters",
+                                  "temporal,spatial,decimation,hole_filling"});
+  ASSERT_EQ(all.exit_code, 0) << all;
+  const RunResult unknown = run_tool({"bag", "export", real, "--out", dir.file("sp"), "--filters", "bilateral"});
+  expect_one_error_line(unknown, "bag export");
+  EXPECT_THAT(unknown.err, HasSubstr("--filters: unknown filter 'bilateral'"));
 }
 
 TEST(CliBag, PredictOnARecordingWritesResultsAndAVideo) {

@@ -265,5 +265,5 @@ TEST_F(CliTrain, EvalAndPredictErrors) {
   EXPECT_THAT(e.err, HasSubstr(tmp.file("nowhere.json")));
   const RunResult p = run_tool({"predict", "--config", config, "--weights", config, "--out", tmp.file("pred")});
   expect_one_error_line(p, "predict", 2);  // a usage error
-  EXPECT_THAT(p.err, HasSubstr("exactly one of --rgb/--depth, --dir or --data"));
+  EXPECT_THAT(p.err, HasSubstr("exactly one of --rgb/--depth, --dir, --data or --bag"));
 }

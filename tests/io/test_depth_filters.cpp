@@ -92,3 +92,55 @@ TEST(DepthFilters, HoleFillingModes) {
   EXPECT_EQ(near.at<uint16_t>(2, 3), 2);
   EXPECT_THROW(fill_depth_holes(d, 3), Error);
 }
+
+TEST(DepthFilters, SpatialFilterBlendsWithinDeltaAndFillsAlongRows) {
+  SpatialFilterOptions o;
+  o.alpha = 0.5;
+  o.delta = 20;
+  o.iterations = 1;
+  const cv::Mat row = depth_of(1, 7, {100, 112, 200, 0, 0, 0, 130});
+  // Left to right: 112 -> 0.5*112 + 0.5*100 = 106; 200 is 94 away: an edge, kept; holes stay; 130
+  // follows a hole: kept. Right to left: 100 -> 0.5*100 + 0.5*106 = 103. One row: no column passes.
+  const cv::Mat a = spatial_filter_depth(row, o);
+  const uint16_t expected_a[7] = {103, 106, 200, 0, 0, 0, 130};
+  for (int x = 0; x < 7; ++x) EXPECT_EQ(a.at<uint16_t>(0, x), expected_a[x]) << x;
+  // holes_fill 1 (2 pixels): the first two holes take 200 left to right, the third stays.
+  o.holes_fill = 1;
+  const cv::Mat b = spatial_filter_depth(row, o);
+  const uint16_t expected_b[7] = {103, 106, 200, 200, 200, 0, 130};
+  for (int x = 0; x < 7; ++x) EXPECT_EQ(b.at<uint16_t>(0, x), expected_b[x]) << x;
+  o.holes_fill = 5;  // unlimited
+  EXPECT_EQ(spatial_filter_depth(row, o).at<uint16_t>(0, 5), 200);
+  // Columns the same way: [100; 112] -> 106 below, then 103 above.
+  o.holes_fill = 0;
+  const cv::Mat c = spatial_filter_depth(depth_of(2, 1, {100, 112}), o);
+  EXPECT_EQ(c.at<uint16_t>(0, 0), 103);
+  EXPECT_EQ(c.at<uint16_t>(1, 0), 106);
+  // alpha 1 (the research code's setting) smooths nothing.
+  o.alpha = 1;
+  EXPECT_EQ(cv::countNonZero(spatial_filter_depth(row, o) != row), 0);
+  o.alpha = 0.1;
+  EXPECT_THROW(spatial_filter_depth(row, o), Error);
+}
+
+TEST(DepthFilters, TemporalFilterBlendsAndKeepsByPersistence) {
+  // One pixel over 8 frames: 100, 110, then four holes, then 300, 100.
+  const uint16_t frames[8] = {100, 110, 0, 0, 0, 0, 300, 100};
+  auto run = [&](int persistence) {
+    TemporalDepthFilter f(0.4, 20, persistence);
+    std::vector<int> out;
+    for (uint16_t v : frames) out.push_back(f.apply(depth_of(1, 1, {v})).at<uint16_t>(0, 0));
+    return out;
+  };
+  // 110 is within 20 of 100: 0.4*110 + 0.6*100 = 104. Persistence 3 (2 valid of the last 4 frames):
+  // the holes keep 104 while the last four frames hold two valid ones (frames 3, 4, 5), not at
+  // frame 6 (one of four); 300 restarts; 100 is 200 away: restarts.
+  EXPECT_EQ(run(3), (std::vector<int>{100, 104, 104, 104, 104, 0, 300, 100}));
+  EXPECT_EQ(run(0), (std::vector<int>{100, 104, 0, 0, 0, 0, 300, 100}));        // never keep
+  EXPECT_EQ(run(8), (std::vector<int>{100, 104, 104, 104, 104, 104, 300, 100}));  // always keep
+  EXPECT_EQ(run(5), (std::vector<int>{100, 104, 104, 104, 0, 0, 300, 100}));      // 1 of the last 2
+  TemporalDepthFilter f;
+  f.apply(depth_of(1, 1, {5}));
+  EXPECT_THROW(f.apply(depth_of(1, 2, {5, 5})), Error);
+  EXPECT_THROW(TemporalDepthFilter(0.4, 20, 9), Error);
+}

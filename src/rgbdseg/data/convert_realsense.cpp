@@ -26,18 +26,31 @@ nlohmann::ordered_json intrinsics_json(const RealSenseIntrinsics& k) {
 
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const ProgressCallback& progress) {
   if (o.every < 1) throw Error("--every must be at least 1");
-  bool decimate = false, fill = false;
+  bool decimate = false, spatial = false, temporal = false, fill = false;
+  int decimation = o.decimation, hole_filling = o.hole_filling;
+  SpatialFilterOptions spatial_options;
   for (const auto& f : o.filters) {
     if (f == "decimation") {
       decimate = true;
+    } else if (f == "spatial") {
+      spatial = true;
+    } else if (f == "temporal") {
+      temporal = true;
     } else if (f == "hole_filling") {
       fill = true;
-    } else if (f == "spatial" || f == "temporal") {
-      throw Error("--filters: the " + f + " filter is not built yet (decimation and hole_filling are)");
+    } else if (f == "research") {
+      decimate = spatial = fill = true;
+      decimation = 4;
+      spatial_options.alpha = 1;
+      spatial_options.delta = 50;
+      spatial_options.iterations = 5;
+      spatial_options.holes_fill = 1;
+      hole_filling = 1;
     } else {
-      throw Error("--filters: unknown filter '" + f + "' (decimation, hole_filling)");
+      throw Error("--filters: unknown filter '" + f + "' (decimation, spatial, temporal, hole_filling, research)");
     }
   }
+  TemporalDepthFilter temporal_filter;
   if (decimate && !o.align) throw Error("--filters: decimation changes the depth size, so it needs --align color");
   const RealSenseBag rs(o.bag);
   const RealSenseStream* depth = rs.find_stream("Depth");
@@ -59,7 +72,14 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
   double closest_ms = INFINITY;
   const int64_t total = static_cast<int64_t>(depth->frames);
   int64_t seen_depth = 0;
-  auto resolve = [&](const RealSenseFrame& d) {
+  auto resolve = [&](const RealSenseFrame& raw) {
+    // Filters see every depth frame in order (the temporal one keeps state), paired or not.
+    RealSenseFrame d = raw;
+    RealSenseIntrinsics depth_k = depth->intrinsics;
+    if (decimate) d.image = decimate_depth(d.image, decimation, &depth_k);
+    if (spatial) d.image = spatial_filter_depth(d.image, spatial_options);
+    if (temporal) d.image = temporal_filter.apply(d.image);
+    if (fill) d.image = fill_depth_holes(d.image, hole_filling);
     const RealSenseFrame* best = nullptr;
     double best_ms = INFINITY;
     for (const auto& c : colours) {
@@ -76,13 +96,9 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
     }
     if (pairs++ % o.every != 0) return;
     const std::string stem = cv::format("%06lld", static_cast<long long>(exported++));
-    cv::Mat filtered = d.image;
-    RealSenseIntrinsics depth_k = depth->intrinsics;
-    if (decimate) filtered = decimate_depth(filtered, o.decimation, &depth_k);
-    if (fill) filtered = fill_depth_holes(filtered, o.hole_filling);
-    const cv::Mat aligned = o.align ? align_depth_to_colour(filtered, d.depth_units, depth_k, colour->intrinsics,
+    const cv::Mat aligned = o.align ? align_depth_to_colour(d.image, d.depth_units, depth_k, colour->intrinsics,
                                                             depth_to_colour)
-                                    : filtered;
+                                    : d.image;
     cv::Mat metres;
     aligned.convertTo(metres, CV_32FC1, d.depth_units);
     cv::Mat rgb;
@@ -132,8 +148,13 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
   sidecar["aligned_to_colour"] = o.align;
   sidecar["max_skew_ms"] = skew_ms;
   sidecar["filters"] = o.filters;
-  if (decimate) sidecar["decimation"] = o.decimation;
-  if (fill) sidecar["hole_filling"] = o.hole_filling;
+  if (decimate) sidecar["decimation"] = decimation;
+  if (spatial) {
+    sidecar["spatial"] = {{"alpha", spatial_options.alpha}, {"delta", spatial_options.delta},
+                          {"iterations", spatial_options.iterations}, {"holes_fill", spatial_options.holes_fill}};
+  }
+  if (temporal) sidecar["temporal"] = {{"alpha", 0.4}, {"delta", 20}, {"persistence", 3}};
+  if (fill) sidecar["hole_filling"] = hole_filling;
   sidecar["depth_intrinsics"] = intrinsics_json(depth->intrinsics);
   sidecar["colour_intrinsics"] = intrinsics_json(colour->intrinsics);
   sidecar["depth_to_colour"] = {{"rotation", depth_to_colour.rotation}, {"translation_m", depth_to_colour.translation}};

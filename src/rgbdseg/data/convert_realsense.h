@@ -23,8 +23,11 @@ struct RealSenseExportOptions {
   bool align = true;        // depth to colour
   int every = 1;            // export every Nth pair
   double max_skew_ms = -1;  // < 0: half the colour stream's frame period
-  // Depth filters before alignment, in librealsense's order: "decimation",
-  // "hole_filling" (io/depth_filters.h); spatial and temporal are not built yet.
+  // Depth filters before alignment, run in librealsense's order whatever the
+  // order given: "decimation", "spatial", "temporal", "hole_filling"
+  // (io/depth_filters.h, default parameters unless set below), or "research":
+  // the research code's preset (decimation 4; spatial alpha 1, delta 50,
+  // 5 iterations, holes 2 px; hole filling, farthest).
   std::vector<std::string> filters;
   int decimation = 2;    // magnitude 1-8
   int hole_filling = 1;  // 0 left, 1 farthest, 2 nearest

@@ -17,7 +17,7 @@ namespace {
 
 struct BagInfoArgs {
   CommonArgs common;
-  std::string file;
+  std::string file, calib;
 };
 
 struct BagExportArgs {
@@ -39,6 +39,7 @@ int run_bag_export(BagExportArgs args) {
 int run_bag_info(const BagInfoArgs& args) {
   start_command("bag info", args.common);
   const RealSenseBag bag(args.file);
+  if (!args.calib.empty()) write_realsense_calibration(args.calib, realsense_calibration(bag));
   std::printf("%s", describe_realsense_bag(bag).c_str());
   return 0;
 }
@@ -52,6 +53,9 @@ Command add_bag_command(CLI::App& parent) {
   CLI::App* info_cmd = cmd->add_subcommand(
       "info", "device, streams, resolutions, frame counts, duration, depth units and intrinsics of a recording");
   info_cmd->add_option("file", info->file, "a RealSense .bag recording")->required()->check(CLI::ExistingFile);
+  info_cmd->add_option("--calib", info->calib,
+                       "also write the camera's calibration (depth and colour intrinsics, depth-to-colour extrinsics, "
+                       "depth units) to this JSON file");
   add_common_options(*info_cmd, info->common, /*with_config=*/false);
   auto exp = std::make_shared<BagExportArgs>();
   CLI::App* export_cmd = cmd->add_subcommand(

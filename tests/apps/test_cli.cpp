@@ -515,8 +515,11 @@ TEST(CliBag, InfoDescribesARecordingAndRefusesOtherFiles) {
   EXPECT_EQ(none.exit_code, 2) << none;
   const std::string real = rgbdseg::testing::shared_path("data/realsense/single_depth_color_640x480.bag");
   if (real.empty()) GTEST_SKIP() << "../shared/data/realsense/single_depth_color_640x480.bag not found";
-  const RunResult ok = run_tool({"bag", "info", real});
+  const RunResult ok = run_tool({"bag", "info", real, "--calib", dir.file("calib.json")});
   ASSERT_EQ(ok.exit_code, 0) << ok;
+  const json calib = json::parse(read_file(dir.file("calib.json")));
+  EXPECT_EQ(calib["colour"]["fx"].get<double>(), 613.2036743164062);
+  EXPECT_EQ(calib["depth_to_colour"]["translation_m"][0].get<double>(), 0.01431131362915039);
   EXPECT_THAT(ok.out, HasSubstr("RealSense file version 3; ROS bag 2.0, indexed, chunks lz4; 135 messages, 0.168 s"));
   EXPECT_THAT(ok.out, HasSubstr("device: Intel RealSense D435, serial 728612070259"));
   EXPECT_THAT(ok.out, HasSubstr("depth units: 0.001 m"));

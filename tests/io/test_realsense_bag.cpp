@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
 #include "rgbdseg/io/realsense_bag.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -246,5 +247,33 @@ TEST(RealSenseBag, NotARealSenseFileIsAClearError) {
     ADD_FAILURE() << "accepted";
   } catch (const Error& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr(path + ": no /file_version message: not a RealSense recording"));
+  }
+}
+
+TEST(RealSenseBag, CalibrationFilesRoundTripAndNameTheirErrors) {
+  RGBDSEG_REQUIRE_SHARED(path, "data/realsense/single_depth_color_640x480.bag");
+  rgbdseg::testing::ScopedTempDir dir;
+  const RealSenseCalibration c = realsense_calibration(RealSenseBag(path));
+  EXPECT_EQ(c.device, "Intel RealSense D435");
+  EXPECT_EQ(c.colour.fx, 613.2036743164062);
+  EXPECT_EQ(c.depth.ppx, 331.38787841796875);
+  EXPECT_EQ(c.depth_to_colour.translation[0], 0.01431131362915039);  // depth is the reference: colour's own tf
+  const std::string file = dir.file("calib.json");
+  write_realsense_calibration(file, c);
+  const RealSenseCalibration back = read_realsense_calibration(file);
+  EXPECT_EQ(back.device, c.device);
+  EXPECT_EQ(back.depth_units, c.depth_units);
+  EXPECT_EQ(back.colour.fy, c.colour.fy);
+  EXPECT_EQ(back.colour.model, c.colour.model);
+  EXPECT_EQ(back.depth.width, 640);
+  EXPECT_EQ(back.depth_to_colour.rotation, c.depth_to_colour.rotation);
+  EXPECT_EQ(back.depth_to_colour.translation, c.depth_to_colour.translation);
+  const std::string bad = dir.file("bad.json");
+  write_file_atomic(bad, R"({"depth_units": 0.001, "depth": {"width": 640}})");
+  try {
+    read_realsense_calibration(bad);
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr(bad + ": missing depth.height"));
   }
 }

@@ -9,7 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
+#include "rgbdseg/io/realsense_align.h"
 
 namespace rgbdseg {
 
@@ -284,6 +288,100 @@ std::string describe_realsense_bag(const RealSenseBag& rs) {
     out << line;
   }
   return out.str();
+}
+
+}  // namespace rgbdseg
+
+namespace rgbdseg {
+
+namespace {
+
+nlohmann::ordered_json intrinsics_to_json(const RealSenseIntrinsics& k) {
+  return {{"width", k.width}, {"height", k.height}, {"fx", k.fx}, {"fy", k.fy}, {"ppx", k.ppx}, {"ppy", k.ppy},
+          {"model", k.model}, {"coeffs", k.coeffs}};
+}
+
+}  // namespace
+
+RealSenseCalibration realsense_calibration(const RealSenseBag& bag) {
+  const RealSenseStream* depth = bag.find_stream("Depth");
+  const RealSenseStream* colour = bag.find_stream("Color");
+  if (!depth || !colour || !depth->has_intrinsics || !colour->has_intrinsics) {
+    throw Error(bag.bag().path() + ": a calibration needs Depth and Color streams with intrinsics");
+  }
+  RealSenseCalibration c;
+  const auto name = bag.device_info().find("Name");
+  c.device = name == bag.device_info().end() ? "" : name->second;
+  c.depth_units = bag.depth_units();
+  c.depth = depth->intrinsics;
+  c.colour = colour->intrinsics;
+  // Both streams' transforms are from the reference stream: compose colour with depth's inverse.
+  c.depth_to_colour = realsense_extrinsics_between(depth->extrinsics, colour->extrinsics);
+  return c;
+}
+
+void write_realsense_calibration(const std::string& path, const RealSenseCalibration& c) {
+  nlohmann::ordered_json j;
+  j["device"] = c.device;
+  j["depth_units"] = c.depth_units;
+  j["depth"] = intrinsics_to_json(c.depth);
+  j["colour"] = intrinsics_to_json(c.colour);
+  j["depth_to_colour"] = {{"rotation", c.depth_to_colour.rotation}, {"translation_m", c.depth_to_colour.translation}};
+  write_file_atomic(path, j.dump(1) + "\n");
+}
+
+RealSenseCalibration read_realsense_calibration(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not JSON (" + std::string(e.what()) + ")");
+  }
+  auto need = [&](const nlohmann::json& parent, const std::string& where, const char* key) -> const nlohmann::json& {
+    if (!parent.is_object() || !parent.contains(key)) throw Error(path + ": missing " + where + key);
+    return parent[key];
+  };
+  auto number = [&](const nlohmann::json& parent, const std::string& where, const char* key) {
+    const auto& v = need(parent, where, key);
+    if (!v.is_number()) throw Error(path + ": " + where + key + " is not a number");
+    return v.get<double>();
+  };
+  auto intrinsics = [&](const char* name) {
+    const auto& o = need(j, "", name);
+    const std::string where = std::string(name) + ".";
+    RealSenseIntrinsics k;
+    k.width = static_cast<int>(number(o, where, "width"));
+    k.height = static_cast<int>(number(o, where, "height"));
+    k.fx = number(o, where, "fx");
+    k.fy = number(o, where, "fy");
+    k.ppx = number(o, where, "ppx");
+    k.ppy = number(o, where, "ppy");
+    if (k.width <= 0 || k.height <= 0 || !(k.fx > 0) || !(k.fy > 0)) {
+      throw Error(path + ": " + name + " needs a positive size and focal lengths");
+    }
+    const auto& model = need(o, where, "model");
+    if (!model.is_string()) throw Error(path + ": " + where + "model is not a string");
+    k.model = model.get<std::string>();
+    const auto& coeffs = need(o, where, "coeffs");
+    if (!coeffs.is_array() || coeffs.size() != 5) throw Error(path + ": " + where + "coeffs must be 5 numbers");
+    for (size_t i = 0; i < 5; ++i) k.coeffs[i] = coeffs[i].get<double>();
+    return k;
+  };
+  RealSenseCalibration c;
+  if (j.contains("device") && j["device"].is_string()) c.device = j["device"].get<std::string>();
+  c.depth_units = number(j, "", "depth_units");
+  if (!(c.depth_units > 0)) throw Error(path + ": depth_units must be positive");
+  c.depth = intrinsics("depth");
+  c.colour = intrinsics("colour");
+  const auto& e = need(j, "", "depth_to_colour");
+  const auto& r = need(e, "depth_to_colour.", "rotation");
+  const auto& t = need(e, "depth_to_colour.", "translation_m");
+  if (!r.is_array() || r.size() != 9 || !t.is_array() || t.size() != 3) {
+    throw Error(path + ": depth_to_colour needs 9 rotation and 3 translation numbers");
+  }
+  for (size_t i = 0; i < 9; ++i) c.depth_to_colour.rotation[i] = r[i].get<double>();
+  for (size_t i = 0; i < 3; ++i) c.depth_to_colour.translation[i] = t[i].get<double>();
+  return c;
 }
 
 }  // namespace rgbdseg

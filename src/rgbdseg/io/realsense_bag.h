@@ -88,3 +88,24 @@ class RealSenseBag {
 std::string describe_realsense_bag(const RealSenseBag& bag);
 
 }  // namespace rgbdseg
+
+namespace rgbdseg {
+
+// A camera's calibration as a JSON file, the input of live capture: the
+// depth and colour intrinsics, the depth-to-colour extrinsics and the depth
+// units, e.g. exported by `rgbdseg bag info --calib` from a recording made
+// with the same camera.
+struct RealSenseCalibration {
+  std::string device;  // the device's name, for the record
+  double depth_units = 0.001;
+  RealSenseIntrinsics depth, colour;
+  RealSenseExtrinsics depth_to_colour;
+};
+
+// From a recording: its Depth and Color streams (Error when either is missing).
+RealSenseCalibration realsense_calibration(const RealSenseBag& bag);
+void write_realsense_calibration(const std::string& path, const RealSenseCalibration& calibration);
+// Error naming the file and the key for a missing or malformed value.
+RealSenseCalibration read_realsense_calibration(const std::string& path);
+
+}  // namespace rgbdseg

@@ -15,14 +15,6 @@
 
 namespace rgbdseg {
 
-namespace {
-
-nlohmann::ordered_json intrinsics_json(const RealSenseIntrinsics& k) {
-  return {{"width", k.width}, {"height", k.height}, {"fx", k.fx}, {"fy", k.fy}, {"ppx", k.ppx}, {"ppy", k.ppy},
-          {"model", k.model}, {"coeffs", k.coeffs}};
-}
-
-}  // namespace
 
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const ProgressCallback& progress) {
   if (o.every < 1) throw Error("--every must be at least 1");
@@ -155,8 +147,8 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
   }
   if (temporal) sidecar["temporal"] = {{"alpha", 0.4}, {"delta", 20}, {"persistence", 3}};
   if (fill) sidecar["hole_filling"] = hole_filling;
-  sidecar["depth_intrinsics"] = intrinsics_json(depth->intrinsics);
-  sidecar["colour_intrinsics"] = intrinsics_json(colour->intrinsics);
+  sidecar["depth_intrinsics"] = realsense_intrinsics_json(depth->intrinsics);
+  sidecar["colour_intrinsics"] = realsense_intrinsics_json(colour->intrinsics);
   sidecar["depth_to_colour"] = {{"rotation", depth_to_colour.rotation}, {"translation_m", depth_to_colour.translation}};
   sidecar["unpaired_depth_frames"] = unpaired;
   sidecar["frames"] = frames;

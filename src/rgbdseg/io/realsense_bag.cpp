@@ -294,14 +294,10 @@ std::string describe_realsense_bag(const RealSenseBag& rs) {
 
 namespace rgbdseg {
 
-namespace {
-
-nlohmann::ordered_json intrinsics_to_json(const RealSenseIntrinsics& k) {
+nlohmann::ordered_json realsense_intrinsics_json(const RealSenseIntrinsics& k) {
   return {{"width", k.width}, {"height", k.height}, {"fx", k.fx}, {"fy", k.fy}, {"ppx", k.ppx}, {"ppy", k.ppy},
           {"model", k.model}, {"coeffs", k.coeffs}};
 }
-
-}  // namespace
 
 RealSenseCalibration realsense_calibration(const RealSenseBag& bag) {
   const RealSenseStream* depth = bag.find_stream("Depth");
@@ -324,8 +320,8 @@ void write_realsense_calibration(const std::string& path, const RealSenseCalibra
   nlohmann::ordered_json j;
   j["device"] = c.device;
   j["depth_units"] = c.depth_units;
-  j["depth"] = intrinsics_to_json(c.depth);
-  j["colour"] = intrinsics_to_json(c.colour);
+  j["depth"] = realsense_intrinsics_json(c.depth);
+  j["colour"] = realsense_intrinsics_json(c.colour);
   j["depth_to_colour"] = {{"rotation", c.depth_to_colour.rotation}, {"translation_m", c.depth_to_colour.translation}};
   write_file_atomic(path, j.dump(1) + "\n");
 }

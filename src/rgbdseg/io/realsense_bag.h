@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
 
 #include "rgbdseg/io/rosbag.h"
@@ -101,6 +102,9 @@ struct RealSenseCalibration {
   RealSenseIntrinsics depth, colour;
   RealSenseExtrinsics depth_to_colour;
 };
+
+// Intrinsics as JSON: width, height, fx, fy, ppx, ppy, model, coeffs.
+nlohmann::ordered_json realsense_intrinsics_json(const RealSenseIntrinsics& k);
 
 // From a recording: its Depth and Color streams (Error when either is missing).
 RealSenseCalibration realsense_calibration(const RealSenseBag& bag);

@@ -13,6 +13,7 @@ Command add_bench_command(CLI::App& parent);
 Command add_synth_command(CLI::App& parent);
 Command add_show_command(CLI::App& parent);
 Command add_bag_command(CLI::App& parent);
+Command add_capture_command(CLI::App& parent);
 Command add_plot_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);

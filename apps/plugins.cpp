@@ -20,6 +20,7 @@ const std::vector<CommandInfo>& command_table() {
       {"plot", "draw training curves (loss, learning rate, eval AP) from a training log", "images"},
       {"convert", "write a canonical RGB-D dataset from NYUv2, COTS, the research code's format or a folder", "images"},
       {"bag", "read RealSense recordings (.bag): info, export", "images"},
+      {"capture", "frames from a RealSense D4xx through V4L2 (depth aligned to colour) as a canonical dataset", "images"},
       {"demo", "the main job on built-in synthetic data: train, evaluate, predict, end to end", "torch"},
       {"train", "train a model variant on a canonical RGB-D dataset", "torch"},
       {"eval", "COCO mask AP of trained weights on a dataset", "torch"},

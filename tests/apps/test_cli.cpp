@@ -624,6 +624,23 @@ TEST(CliBag, PredictOnARecordingWritesResultsAndAVideo) {
   EXPECT_EQ(both.exit_code, 2) << both;
 }
 
+TEST(CliCapture, WithoutACameraItSaysWhichNodeAndWritesNothing) {
+  const std::string real = rgbdseg::testing::shared_path("data/realsense/single_depth_color_640x480.bag");
+  if (real.empty()) GTEST_SKIP() << "../shared/data/realsense/single_depth_color_640x480.bag not found";
+  ScopedTempDir dir;
+  ASSERT_EQ(run_tool({"bag", "info", real, "--calib", dir.file("calib.json")}).exit_code, 0);
+  const RunResult r = run_tool({"capture", "--device", "/dev/null", "--colour-device", "/dev/null", "--calib",
+                                dir.file("calib.json"), "--out", dir.file("cap")});
+  expect_one_error_line(r, "capture");
+  EXPECT_THAT(r.err, HasSubstr("/dev/null: not a V4L2 device"));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("cap")));
+  const std::string bad = dir.write("bad.json", "{}");
+  const RunResult b = run_tool({"capture", "--device", "/dev/null", "--colour-device", "/dev/null", "--calib", bad,
+                                "--out", dir.file("cap")});
+  expect_one_error_line(b, "capture");
+  EXPECT_THAT(b.err, HasSubstr(bad + ": missing depth_units"));
+}
+
 // ---- synth, then evaluate the ground truth against itself ----
 
 TEST(CliSynth, WritesDatasetFiles) {

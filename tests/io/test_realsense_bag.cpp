@@ -12,7 +12,10 @@
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
+#include "rgbdseg/data/convert_realsense.h"
 #include "rgbdseg/io/realsense_bag.h"
+
+#include <nlohmann/json.hpp>
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -233,6 +236,22 @@ TEST(RealSenseBag, CurrentLayoutWithPerImageDepthUnitsAndBgr) {
   int only = 0;
   rs.for_each_frame([&](const RealSenseFrame& f) { return ++only, f.stream == colour; }, {colour});
   EXPECT_EQ(only, 3);
+  // Exported: three pairs (colour 5 ns after each depth frame), depth aligned to the colour camera
+  // and scaled by each frame's own units; every second pair with --every 2.
+  RealSenseExportOptions eo;
+  eo.bag = path;
+  eo.out = dir.file("export");
+  const ConversionSummary summary = export_realsense_bag(eo);
+  EXPECT_EQ(summary.images, 3);
+  EXPECT_TRUE(summary.skipped.empty());
+  const nlohmann::json frames = nlohmann::json::parse(read_file(eo.out + "/frames.json"));
+  ASSERT_EQ(frames["frames"].size(), 3u);
+  EXPECT_EQ(frames["frames"][1]["depth_units"].get<double>(), static_cast<double>(0.0001f));
+  EXPECT_EQ(frames["frames"][2]["colour_frame"], 202);
+  EXPECT_NEAR(frames["frames"][0]["skew_ms"].get<double>(), 5e-6, 1e-12);
+  eo.out = dir.file("every2");
+  eo.every = 2;
+  EXPECT_EQ(export_realsense_bag(eo).images, 2);  // pairs 0 and 2
 }
 
 TEST(RealSenseBag, NotARealSenseFileIsAClearError) {

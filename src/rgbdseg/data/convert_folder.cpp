@@ -367,7 +367,8 @@ ConversionSummary convert_folder(const FolderOptions& o, const ProgressCallback&
   const int64_t total = static_cast<int64_t>(items.size());
   parallel_for(items.size(), o.threads, [&](size_t i) {
     if (cancelled) return;
-    const auto& [name, rgb_path] = items[i];
+    const std::string& name = items[i].first;
+    const std::string& rgb_path = items[i].second;  // (not a structured binding: lambdas below capture it)
     const std::string item = rel(rgb_path);
     const auto d = depth.find(name);
     const auto a = annotations.find(name);

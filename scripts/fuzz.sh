@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Fuzzes the parsers of outside data with libFuzzer (clang, ASan + UBSan):
+#   scripts/fuzz.sh [RUNS] [TARGET...]      (default: 1000000 runs; every target)
+# Targets (fuzz/): rosbag, safetensors, rle, coco_json. Builds build-fuzz/
+# (torch-free libraries only, instrumented), seeds each corpus from the real
+# files in ../shared (RGBDSEG_SHARED_DIR), runs RUNS executions per target and
+# prints libFuzzer's last status line (executions, coverage). A crash stops
+# the run with the reproducer in build-fuzz/crash-*; turn it into a test.
+# Not part of CI (minutes per target).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${1:-1000000}"
+[ $# -gt 0 ] && shift
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(rosbag safetensors rle coco_json)
+shared="${RGBDSEG_SHARED_DIR:-$here/../shared}"
+build="$here/build-fuzz"
+CC=clang CXX=clang++ cmake -S "$here" -B "$build" -G Ninja -DRGBDSEG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRGBDSEG_USE_CCACHE=OFF >/dev/null
+cmake --build "$build" -j2 >/dev/null
+seed() {  # seed TARGET FILES...
+  local dir="$build/corpus/$1"; shift
+  mkdir -p "$dir"
+  for f in "$@"; do [ -f "$f" ] && cp -n "$f" "$dir/" || true; done
+}
+seed rosbag "$shared"/data/realsense/*.bag
+seed safetensors $(find "$shared/golden" -name '*.safetensors' -size -512k 2>/dev/null | head -20)
+seed coco_json $(find "$shared/golden" -name '*.json' -size -256k 2>/dev/null | head -40)
+mkdir -p "$build/corpus/rle"
+printf '\x04\x04' > "$build/corpus/rle/empty"
+printf '\x04\x05%s' '3202' > "$build/corpus/rle/small"
+printf '\x10\x10%s' '0`0Q1O1N2M3L4K5J6I7H8G9F:E;D<C=B>A?@' > "$build/corpus/rle/long"
+for t in "${targets[@]}"; do
+  max_len=4096
+  [ "$t" = rosbag ] && max_len=65536
+  [ "$t" = coco_json ] && max_len=16384
+  echo "== fuzz_$t: $runs runs (max_len $max_len)"
+  (cd "$build" && "./bin/fuzz_$t" -runs="$runs" -max_len=$max_len -print_final_stats=1 "corpus/$t" 2>&1 |
+    grep -E 'DONE|stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY' | tail -n 4)
+done

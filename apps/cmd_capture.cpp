@@ -11,6 +11,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/progress.h"
+#include "rgbdseg/data/convert_realsense.h"
 #include "rgbdseg/data/dataset_writer.h"
 #include "rgbdseg/io/realsense_align.h"
 #include "rgbdseg/io/realsense_bag.h"
@@ -39,12 +40,9 @@ int run_capture(const CaptureArgs& args) {
     const V4l2Stream::Frame d = depth.next();
     const V4l2Stream::Frame c = colour.next();
     const cv::Mat aligned = align_depth_to_colour(d.image, calib.depth_units, calib.depth, calib.colour, calib.depth_to_colour);
-    cv::Mat metres, rgb;
-    aligned.convertTo(metres, CV_32FC1, calib.depth_units);
-    cv::cvtColor(c.image, rgb, cv::COLOR_BGR2RGB);
     const std::string stem = cv::format("%06d", i);
-    writer.add(stem, rgb, metres, {}, Intrinsics{calib.colour.fx, calib.colour.fy, calib.colour.ppx, calib.colour.ppy},
-               args.device + " frame " + std::to_string(d.sequence));
+    add_realsense_pair(writer, stem, aligned, calib.depth_units, c.image, calib.colour,
+                       args.device + " frame " + std::to_string(d.sequence));
     frames.push_back({{"stem", stem}, {"depth_sequence", d.sequence}, {"colour_sequence", c.sequence},
                       {"depth_time_ns", d.time_ns}, {"colour_time_ns", c.time_ns}});
     bar.advance();

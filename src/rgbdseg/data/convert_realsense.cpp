@@ -16,6 +16,15 @@
 namespace rgbdseg {
 
 
+void add_realsense_pair(DatasetWriter& writer, const std::string& stem, const cv::Mat& depth_in_colour,
+                        double depth_units, const cv::Mat& colour_bgr, const RealSenseIntrinsics& colour,
+                        const std::string& source) {
+  cv::Mat metres, rgb;
+  depth_in_colour.convertTo(metres, CV_32FC1, depth_units);
+  cv::cvtColor(colour_bgr, rgb, colour_bgr.channels() == 3 ? cv::COLOR_BGR2RGB : cv::COLOR_GRAY2RGB);
+  writer.add(stem, rgb, metres, {}, Intrinsics{colour.fx, colour.fy, colour.ppx, colour.ppy}, source);
+}
+
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const ProgressCallback& progress) {
   if (o.every < 1) throw Error("--every must be at least 1");
   bool decimate = false, spatial = false, temporal = false, fill = false;
@@ -91,16 +100,8 @@ ConversionSummary export_realsense_bag(const RealSenseExportOptions& o, const Pr
     const cv::Mat aligned = o.align ? align_depth_to_colour(d.image, d.depth_units, depth_k, colour->intrinsics,
                                                             depth_to_colour)
                                     : d.image;
-    cv::Mat metres;
-    aligned.convertTo(metres, CV_32FC1, d.depth_units);
-    cv::Mat rgb;
-    if (best->image.channels() == 3) {
-      cv::cvtColor(best->image, rgb, cv::COLOR_BGR2RGB);
-    } else {
-      cv::cvtColor(best->image, rgb, cv::COLOR_GRAY2RGB);
-    }
-    const Intrinsics k{colour->intrinsics.fx, colour->intrinsics.fy, colour->intrinsics.ppx, colour->intrinsics.ppy};
-    writer.add(stem, rgb, metres, {}, k, o.bag + " depth frame " + std::to_string(d.frame_number));
+    add_realsense_pair(writer, stem, aligned, d.depth_units, best->image, colour->intrinsics,
+                       o.bag + " depth frame " + std::to_string(d.frame_number));
     frames.push_back({{"stem", stem}, {"depth_frame", d.frame_number}, {"colour_frame", best->frame_number},
                       {"depth_time_ns", d.device_time_ns}, {"colour_time_ns", best->device_time_ns},
                       {"skew_ms", best_ms}, {"depth_units", d.depth_units}});

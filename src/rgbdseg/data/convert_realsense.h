@@ -33,6 +33,15 @@ struct RealSenseExportOptions {
   int hole_filling = 1;  // 0 left, 1 farthest, 2 nearest
 };
 
+struct RealSenseIntrinsics;
+
+// Adds one frame pair to a dataset: depth already in the colour camera's
+// geometry (16-bit, `depth_units` metres per unit), colour as OpenCV BGR (or
+// grey), with the colour camera's intrinsics. Shared by bag export and capture.
+void add_realsense_pair(DatasetWriter& writer, const std::string& stem, const cv::Mat& depth_in_colour,
+                        double depth_units, const cv::Mat& colour_bgr, const RealSenseIntrinsics& colour,
+                        const std::string& source);
+
 ConversionSummary export_realsense_bag(const RealSenseExportOptions& options, const ProgressCallback& progress = {});
 
 }  // namespace rgbdseg

@@ -30,6 +30,7 @@ int run_cocoeval(const CocoEvalArgs& args) {
   if (!args.iou_type.empty()) config.eval.iou_type = args.iou_type;
   if (args.no_cats) config.eval.use_cats = false;
   const IouType iou_type = config.eval.iou_type;
+  if (!args.json_out.empty() && args.json_out != "-") require_writable_output_file(args.json_out);
 
   const auto t0 = std::chrono::steady_clock::now();
   ResultsOptions options;
@@ -65,14 +66,15 @@ int run_cocoeval(const CocoEvalArgs& args) {
   out["num_results"] = results.detections.size();
 
   // With --json - the JSON owns stdout (pipe it to jq) and the summary moves to stderr.
+  // The file first: if it cannot be written (disk full), the command fails before printing results.
   const bool json_to_stdout = args.json_out == "-";
+  if (!json_to_stdout && !args.json_out.empty()) write_file_atomic(args.json_out, out.dump(2) + "\n");
   FILE* summary = json_to_stdout ? stderr : stdout;
   for (const auto& line : r.summary_lines) std::fprintf(summary, "%s\n", line.c_str());
   std::fflush(summary);
   if (json_to_stdout) {
     std::printf("%s\n", out.dump(2).c_str());
   } else if (!args.json_out.empty()) {
-    write_file_atomic(args.json_out, out.dump(2) + "\n");
     RGBDSEG_LOG(Info) << "cocoeval: wrote " << args.json_out;
   }
   return 0;

@@ -34,6 +34,7 @@ int run_eval(EvalArgs args) {
   resolve_device(config.runtime.device);  // a build without the device fails here, in one line
   const std::string data = args.data.empty() ? config.data.val : args.data;
   if (data.empty()) throw UsageError("no dataset (--data D.json, or data.val in the config)");
+  if (!args.json_out.empty()) require_writable_output_file(args.json_out);
   const DepthReadOptions depth = apply_depth_flags(args.depth_args, depth_read_options(config));
   configure_runtime(config.runtime.threads);
   DatasetOptions dataset_options;
@@ -70,7 +71,7 @@ int run_eval(EvalArgs args) {
   io.progress = bar.callback();
   const auto r = infer::evaluate_dataset(*net, dataset, labels, io, params);
   bar.finish();
-  for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
+  // The file first: if it cannot be written (disk full), the command fails before printing results.
   if (!args.json_out.empty()) {
     nlohmann::ordered_json j = coco_metrics_json(r.coco);
     j["dataset"] = data;
@@ -81,8 +82,9 @@ int run_eval(EvalArgs args) {
     j["images"] = dataset.coco.images.size();
     j["detections"] = r.detections.size();
     write_file_atomic(args.json_out, j.dump(2) + "\n");
-    RGBDSEG_LOG(Info) << "eval: wrote " << args.json_out;
   }
+  for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
+  if (!args.json_out.empty()) RGBDSEG_LOG(Info) << "eval: wrote " << args.json_out;
   return 0;
 }
 

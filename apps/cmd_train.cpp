@@ -60,6 +60,7 @@ int run_train(const TrainArgs& args) {
     train::check_distributed_device(resolve_device(config.runtime.device));
     // Checked here too, so a refusal is one line rather than one per rank.
     if (!args.resume) require_empty_output_dir(args.out, args.force, "a previous run? --resume continues it, --force starts over in it");
+    else train::recover_run_checkpoints(args.out);  // before the ranks start reading it
     return train::launch_local_workers(args.nproc, config.runtime.threads);
   }
   const int rank = group ? group->rank : 0;

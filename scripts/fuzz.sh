@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of outside data with libFuzzer (clang, ASan + UBSan):
 #   scripts/fuzz.sh [RUNS] [TARGET...]      (default: 1000000 runs; every target)
-# Targets (fuzz/): rosbag, safetensors, rle, coco_json. Builds build-fuzz/
+# Targets (fuzz/): rosbag, safetensors, rle, coco_json, mat_v5, nyuv2_mat,
+# polygon, results_json, config. Builds build-fuzz/
 # (torch-free libraries only, instrumented), seeds each corpus from the real
 # files in ../shared (RGBDSEG_SHARED_DIR), runs RUNS executions per target and
 # prints libFuzzer's last status line (executions, coverage). A crash stops
@@ -12,7 +13,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${1:-1000000}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(rosbag safetensors rle coco_json)
+[ ${#targets[@]} -gt 0 ] || targets=(rosbag safetensors rle coco_json mat_v5 nyuv2_mat polygon results_json config)
 shared="${RGBDSEG_SHARED_DIR:-$here/../shared}"
 build="$here/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$here" -B "$build" -G Ninja -DRGBDSEG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -30,10 +31,22 @@ mkdir -p "$build/corpus/rle"
 printf '\x04\x04' > "$build/corpus/rle/empty"
 printf '\x04\x05%s' '3202' > "$build/corpus/rle/small"
 printf '\x10\x10%s' '0`0Q1O1N2M3L4K5J6I7H8G9F:E;D<C=B>A?@' > "$build/corpus/rle/long"
+seed mat_v5 "$shared"/data/nyuv2-samples/meta/*.mat
+RGBDSEG_FUZZ_SEED_DIR="$build/corpus/nyuv2_mat" "$build/bin/fuzz_nyuv2_mat" >/dev/null 2>&1 || true
+seed results_json $(find "$shared/golden" -name '*results*.json' -size -256k 2>/dev/null | head -20)
+mkdir -p "$build/corpus/results_json"
+printf '%s' '[{"image_id":1,"category_id":1,"score":0.9,"segmentation":{"size":[12,16],"counts":"e01;0`0"}},{"image_id":2,"category_id":3,"score":0.5,"bbox":[0,0,2,2]}]' \
+  > "$build/corpus/results_json/small"
+seed config "$here"/configs/*.json "$here"/configs/*/*.json
+printf '{"train":{"lr":0.001}}\0train.max_steps=10\nmodel.variant=full\ndata.train=a.json' > "$build/corpus/config/with_set"
+mkdir -p "$build/corpus/polygon"
+printf '\x10\x10\x01\x02\x02\x0c\x02\x0c\x0c\x02\x0c\x7f\x04\x04\x08\x04\x08\x08' > "$build/corpus/polygon/two"
 for t in "${targets[@]}"; do
   max_len=4096
   [ "$t" = rosbag ] && max_len=65536
   [ "$t" = coco_json ] && max_len=16384
+  [ "$t" = results_json ] && max_len=16384
+  [ "$t" = nyuv2_mat ] && max_len=65536
   echo "== fuzz_$t: $runs runs (max_len $max_len)"
   (cd "$build" && "./bin/fuzz_$t" -runs="$runs" -max_len=$max_len -print_final_stats=1 "corpus/$t" 2>&1 |
     grep -E 'DONE|stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY' | tail -n 4)

@@ -1,11 +1,13 @@
 #pragma once
 // Runs the built rgbdseg binary as a user would (no shell, stdin from
-// /dev/null) and collects stdout and stderr separately; shared by the CLI tests.
+// /dev/null), optionally with extra environment and a file-size limit, and
+// collects stdout and stderr separately; shared by the CLI tests.
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,42 +26,70 @@ namespace rgbdseg::testing {
 
 struct RunResult {
   int exit_code = -1;  // -1: did not exit normally
+  int signal = 0;      // the signal that ended it, if one did
   std::string out, err;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "exit " << r.exit_code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
+  return os << "exit " << r.exit_code << (r.signal ? " (signal " + std::to_string(r.signal) + ")" : std::string())
+            << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
 }
 
+struct RunOptions {
+  std::string cwd;                       // "" = ours
+  std::vector<std::string> env;          // extra "NAME=value" entries
+  long long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (SIGXFSZ ignored: writes fail with EFBIG, like a full disk)
+};
+
 // Runs the rgbdseg binary with `args` in `cwd` ("" = ours).
+inline RunResult run_tool(const std::vector<std::string>& args, const RunOptions& options);
 inline RunResult run_tool(const std::vector<std::string>& args, const std::string& cwd = "") {
+  RunOptions o;
+  o.cwd = cwd;
+  return run_tool(args, o);
+}
+
+inline RunResult run_tool(const std::vector<std::string>& args, const RunOptions& options) {
   RunResult r;
   const std::string binary = rgbdseg::testing::rgbdseg_binary();
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  for (const auto& e : options.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return r;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // fork + exec (not posix_spawn): the child sets its file-size limit first.
+  // Between the two it calls only async-signal-safe functions.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    if (in < 0 || ::dup2(in, STDIN_FILENO) < 0 || ::dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
+        ::dup2(err_pipe[1], STDERR_FILENO) < 0) {
+      ::_exit(127);
+    }
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) ::_exit(127);
+    if (options.file_size_limit >= 0) {
+      ::signal(SIGXFSZ, SIG_IGN);  // ignored stays ignored across exec
+      const rlimit limit{static_cast<rlim_t>(options.file_size_limit), static_cast<rlim_t>(options.file_size_limit)};
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(127);
+    }
+    ::execve(binary.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    ADD_FAILURE() << "cannot run " << binary << ": " << std::strerror(rc);
+    ADD_FAILURE() << "cannot run " << binary << ": " << std::strerror(errno);
     return r;
   }
   // Drain both pipes together, so a full one cannot block the child.
@@ -92,6 +122,7 @@ inline RunResult run_tool(const std::vector<std::string>& args, const std::strin
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   return r;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/fault_injection.h"
 
 namespace rgbdseg {
 
@@ -54,7 +55,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   if (fd < 0) throw Error(path + ": cannot open for writing (" + std::strerror(errno) + ")");
   size_t written = 0;
   while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    // A test kills the process here with half of the bytes on disk.
+    const size_t chunk = written == 0 && bytes.size() > 1 ? bytes.size() / 2 : bytes.size() - written;
+    if (written > 0) fault_point("atomic_write:partial");
+    const ssize_t n = ::write(fd, bytes.data() + written, chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
       const std::string reason = std::strerror(errno);
@@ -69,7 +73,16 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     std::remove(tmp.c_str());
     throw Error(path + ": write failed (" + reason + ")");
   }
+  fault_point("atomic_write:before_rename");
   commit_temp_file(tmp, path);
+}
+
+void require_writable_output_file(const std::string& path) {
+  const std::string probe = temp_path_for(path);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path + ": cannot write here (" + std::strerror(errno) + ")");
+  ::close(fd);
+  std::remove(probe.c_str());
 }
 
 void make_directories(const std::string& path) {

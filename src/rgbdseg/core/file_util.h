@@ -25,6 +25,11 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 std::string temp_path_for(const std::string& path);
 void commit_temp_file(const std::string& temp_path, const std::string& final_path);
 
+// Checks up front that an output file can be created at `path` (its folder
+// exists and takes a new file: a probe file is created there and removed), so
+// that long work is not lost to a typo at the end. Throws Error naming `path`.
+void require_writable_output_file(const std::string& path);
+
 // Creates a directory and its parents; throws Error naming the path on failure.
 void make_directories(const std::string& path);
 

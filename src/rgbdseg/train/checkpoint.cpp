@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "rgbdseg/core/error.h"
+#include "rgbdseg/core/fault_injection.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/safetensors.h"
 #include "rgbdseg/model/weights.h"
@@ -56,19 +57,43 @@ void save_checkpoint(const std::string& dir, const CheckpointContents& c) {
   const fs::path final_dir(dir), tmp = fs::path(dir + ".tmp"), old = fs::path(dir + ".old");
   std::error_code ec;
   fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  write_safetensors((tmp / "model.safetensors").string(), to_file(c.model));
-  if (!c.optimizer.empty()) write_safetensors((tmp / "optimizer.safetensors").string(), to_file(c.optimizer));
-  write_file_atomic((tmp / "trainer_state.json").string(), state_to_json(c.state).dump(2) + "\n");
-  auto config = c.config;
-  config["model"]["hf_config"] = "hf_config.json";  // relative to config.json: the directory is self-contained
-  write_file_atomic((tmp / "config.json").string(), config.dump(2) + "\n");
-  write_file_atomic((tmp / "hf_config.json").string(), c.hf_config.dump(2) + "\n");
-  // Swap: the old checkpoint stays complete under .old until the new one is in place.
+  try {
+    make_directories(tmp.string());
+    write_safetensors((tmp / "model.safetensors").string(), to_file(c.model));
+    if (!c.optimizer.empty()) write_safetensors((tmp / "optimizer.safetensors").string(), to_file(c.optimizer));
+    write_file_atomic((tmp / "trainer_state.json").string(), state_to_json(c.state).dump(2) + "\n");
+    auto config = c.config;
+    config["model"]["hf_config"] = "hf_config.json";  // relative to config.json: the directory is self-contained
+    write_file_atomic((tmp / "config.json").string(), config.dump(2) + "\n");
+    write_file_atomic((tmp / "hf_config.json").string(), c.hf_config.dump(2) + "\n");
+  } catch (...) {
+    fs::remove_all(tmp, ec);  // a checkpoint that could not be written whole (disk full) leaves nothing
+    throw;
+  }
+  fault_point("checkpoint:written");
+  // Swap: the old checkpoint stays complete under .old until the new one is in
+  // place; a process killed between the two renames is mended by recover_checkpoint.
   fs::remove_all(old, ec);
-  if (fs::exists(final_dir)) fs::rename(final_dir, old);
-  fs::rename(tmp, final_dir);
+  if (fs::exists(final_dir)) {
+    fs::rename(final_dir, old, ec);
+    if (ec) throw Error(dir + ": cannot move the previous checkpoint aside (" + ec.message() + ")");
+    fault_point("checkpoint:old_moved");
+  }
+  fs::rename(tmp, final_dir, ec);
+  if (ec) throw Error(dir + ": cannot move the new checkpoint into place (" + ec.message() + ")");
+  fault_point("checkpoint:swapped");
   fs::remove_all(old, ec);
+}
+
+bool recover_checkpoint(const std::string& dir) {
+  const fs::path final_dir(dir), old = fs::path(dir + ".old");
+  std::error_code ec;
+  if (fs::exists(final_dir, ec) || !fs::exists(old / "trainer_state.json", ec)) return false;
+  // Killed between moving the previous checkpoint aside and putting the new one
+  // in place: the previous one is complete (.tmp may not be), so it comes back.
+  fs::rename(old, final_dir, ec);
+  if (ec) throw Error(dir + ": cannot restore the previous checkpoint from " + old.string() + " (" + ec.message() + ")");
+  return true;
 }
 
 TrainerState load_trainer_state(const std::string& dir) {

@@ -8,7 +8,8 @@
 // so that `rgbdseg eval --config DIR/config.json --weights DIR/model.safetensors`
 // works on any checkpoint. A checkpoint is written into a temporary sibling
 // directory and renamed into place: an interrupted write never leaves a
-// half-written checkpoint under the final name.
+// half-written checkpoint under the final name (tests/apps/test_fault_injection.cpp
+// kills training at every step of this with SIGKILL).
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -41,6 +42,10 @@ struct CheckpointContents {
 };
 
 void save_checkpoint(const std::string& dir, const CheckpointContents& contents);
+
+// After a crash in save_checkpoint's swap (DIR moved to DIR.old, DIR.tmp not yet
+// renamed), moves DIR.old back to DIR. Returns whether it did; a no-op otherwise.
+bool recover_checkpoint(const std::string& dir);
 
 // Reads trainer_state.json and optimizer.safetensors of `dir` (the weights are
 // loaded by the caller through load_rgbd_weights). Errors name the file.

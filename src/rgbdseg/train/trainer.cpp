@@ -470,6 +470,14 @@ class CheckpointHook : public TrainHook {
 
 void request_stop() { g_stop = true; }
 
+void recover_run_checkpoints(const std::string& out_dir) {
+  for (const auto& dir : {out_dir + "/last", out_dir + "/best"}) {
+    if (recover_checkpoint(dir)) {
+      RGBDSEG_LOG(Warn) << "train: " << dir << " restored from " << dir << ".old (the run was killed while saving it)";
+    }
+  }
+}
+
 TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   Config config = config_in;
   const auto& tc = config.train;
@@ -518,6 +526,8 @@ TrainResult train_model(const Config& config_in, const TrainRunOptions& run) {
   TrainerState state;
   state.seed = tc.seed;
   std::vector<std::pair<std::string, at::Tensor>> optimizer_state;
+  // Several processes: the launcher recovered before starting them (no rank may rename under another).
+  if (run.resume && world == 1) recover_run_checkpoints(run.out_dir);
   const bool resuming = run.resume && file_exists(last_dir + "/trainer_state.json");
   if (run.resume && !resuming) {
     RGBDSEG_LOG(Info) << "train: --resume: no checkpoint in " << last_dir << "; starting fresh";

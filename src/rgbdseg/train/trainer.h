@@ -60,4 +60,9 @@ TrainResult train_model(const Config& config, const TrainRunOptions& options);
 // Set by the signal handler; exposed so tests can simulate an interruption.
 void request_stop();
 
+// --resume after a SIGKILL during a checkpoint's swap: OUT/last and OUT/best come
+// back from their .old copies (recover_checkpoint). train_model calls it when it
+// runs alone; a launcher of several ranks calls it once before starting them.
+void recover_run_checkpoints(const std::string& out_dir);
+
 }  // namespace rgbdseg::train

@@ -141,6 +141,8 @@ int run_predict(PredictArgs args) {
   configure_runtime(config.runtime.threads);
   // Nothing half-written on failure: a failed run removes what it wrote.
   OutputDirGuard out(args.out);
+  // Again under the folder's lock: a process that held it a moment ago may have filled it.
+  require_empty_output_dir(args.out, args.force);
   RgbdDataset dataset;
   double video_fps = 0;
   if (!args.bag.empty()) {

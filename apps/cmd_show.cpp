@@ -41,6 +41,7 @@ int run_show(const ShowArgs& args) {
   }
   const size_t end = std::min(n, static_cast<size_t>(args.first + args.num));
   OutputDirGuard out(args.out);  // removed again if a picture cannot be made
+  require_empty_output_dir(args.out, args.force);  // again, under the folder's lock
   ProgressBar bar("show", static_cast<int64_t>(end - args.first), "images");
   for (size_t i = static_cast<size_t>(args.first); i < end; ++i) {
     const CocoImage& img = ds.coco.images[i];

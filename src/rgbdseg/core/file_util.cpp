@@ -1,11 +1,13 @@
 #include "rgbdseg/core/file_util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -96,33 +98,107 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+namespace {
+
+[[noreturn]] void throw_folder_in_use(const std::string& dir, int lock_fd) {
+  char pid[32] = {0};
+  const ssize_t n = ::pread(lock_fd, pid, sizeof pid - 1, 0);
+  std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string();
+  while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+  throw Error(dir + ": another rgbdseg process" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+              " is writing into this folder; wait for it or choose another --out");
+}
+
+// Error when another process holds the folder's lock (OutputDirGuard).
+void require_folder_not_in_use(const std::string& dir) {
+  const std::string lock_path = dir + "/" + OutputDirGuard::kLockName;
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no lock file: nobody is writing
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    char pid[32] = {0};
+    if (::pread(fd, pid, sizeof pid - 1, 0) > 0 && std::atol(pid) == ::getpid()) {
+      ::close(fd);  // this process's own guard (a check repeated under the lock)
+      return;
+    }
+    try {
+      throw_folder_in_use(dir, fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
 void require_empty_output_dir(const std::string& dir, bool force, const std::string& hint) {
   std::error_code ec;
   const auto status = std::filesystem::status(dir, ec);
   if (!std::filesystem::exists(status)) return;
   if (!std::filesystem::is_directory(status)) throw Error(dir + ": exists and is not a directory (the output goes into a directory)");
-  if (!force && !std::filesystem::is_empty(dir, ec)) throw Error(dir + ": output directory is not empty (" + hint + ")");
+  require_folder_not_in_use(dir);  // the more useful message when both apply
+  if (force) return;
+  // A lock file left by a killed process (or held by a running one: the guard reports that) is not output.
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().filename() != OutputDirGuard::kLockName) throw Error(dir + ": output directory is not empty (" + hint + ")");
+  }
 }
 
 OutputDirGuard::OutputDirGuard(std::string dir) : dir_(std::move(dir)) {
   std::error_code ec;
   created_ = !std::filesystem::exists(dir_, ec);
   make_directories(dir_);
-  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) existing_.insert(e.path().filename().string());
+  const std::string lock_path = dir_ + "/" + kLockName;
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw Error(dir_ + ": cannot create " + kLockName + " (" + std::strerror(errno) + ")");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno, fd = lock_fd_;
+    lock_fd_ = -1;
+    if (err != EWOULDBLOCK) {
+      ::close(fd);
+      throw Error(dir_ + ": cannot lock " + kLockName + " (" + std::strerror(err) + ")");
+    }
+    try {
+      throw_folder_in_use(dir_, fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  // The lock file may have been unlinked by a process that finished between our
+  // open() and flock(): then this lock guards nothing and that process wrote here.
+  struct stat held, now;
+  if (::fstat(lock_fd_, &held) != 0 || ::stat(lock_path.c_str(), &now) != 0 || held.st_ino != now.st_ino) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw Error(dir_ + ": another rgbdseg process wrote into this folder meanwhile; choose another --out");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message above; the lock holds without it.
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+    if (e.path().filename() != kLockName) existing_.insert(e.path().filename().string());
+  }
 }
 
 OutputDirGuard::~OutputDirGuard() {
-  if (committed_) return;
   std::error_code ec;  // best effort: never throw from a destructor
-  if (created_) {
-    std::filesystem::remove_all(dir_, ec);
-    return;
+  if (!committed_) {
+    if (created_) {
+      std::filesystem::remove_all(dir_, ec);
+    } else {
+      std::vector<std::filesystem::path> added;
+      for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+        if (!existing_.count(e.path().filename().string())) added.push_back(e.path());
+      }
+      for (const auto& p : added) std::filesystem::remove_all(p, ec);
+    }
   }
-  std::vector<std::filesystem::path> added;
-  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-    if (!existing_.count(e.path().filename().string())) added.push_back(e.path());
-  }
-  for (const auto& p : added) std::filesystem::remove_all(p, ec);
+  // Unlinked while still locked: a process that opened it meanwhile fails to lock, one that comes later makes its own.
+  std::filesystem::remove(dir_ + "/" + kLockName, ec);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 }  // namespace rgbdseg

@@ -45,8 +45,14 @@ void require_empty_output_dir(const std::string& dir, bool force, const std::str
 // unless commit() is called, the destructor removes every entry that appeared
 // since, and `dir` itself if the guard created it. So a failed command leaves
 // no empty folders or half-written results behind.
+//
+// The guard also holds an exclusive lock on the folder (flock on DIR/.rgbdseg.lock,
+// released by the kernel even on SIGKILL): a second process writing into the same
+// folder fails at once with Error("<dir>: another rgbdseg process (pid N) is
+// writing into this folder") instead of interleaving its files with the first's.
 class OutputDirGuard {
  public:
+  static constexpr const char* kLockName = ".rgbdseg.lock";
   explicit OutputDirGuard(std::string dir);
   ~OutputDirGuard();
   OutputDirGuard(const OutputDirGuard&) = delete;
@@ -57,6 +63,7 @@ class OutputDirGuard {
   std::string dir_;
   bool created_ = false;
   bool committed_ = false;
+  int lock_fd_ = -1;
   std::set<std::string> existing_;  // entry names present before
 };
 

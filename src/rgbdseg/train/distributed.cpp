@@ -71,6 +71,9 @@ std::optional<DistributedOptions> distributed_options_from_environment() {
   if (const char* t = std::getenv("RGBDSEG_DIST_TIMEOUT"); t != nullptr && *t != '\0') {
     o.connect_timeout = std::chrono::seconds(parse_env_int("RGBDSEG_DIST_TIMEOUT", t, 1, INT_MAX));
   }
+  if (const char* t = std::getenv("RGBDSEG_DIST_COLLECTIVE_TIMEOUT"); t != nullptr && *t != '\0') {
+    o.collective_timeout = std::chrono::seconds(parse_env_int("RGBDSEG_DIST_COLLECTIVE_TIMEOUT", t, 1, INT_MAX));
+  }
   return o;
 }
 

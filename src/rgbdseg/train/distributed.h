@@ -33,7 +33,10 @@ struct DistributedOptions {
 };
 
 // RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT (default
-// 29500); RGBDSEG_DIST_TIMEOUT (seconds) overrides connect_timeout. nullopt when
+// 29500); RGBDSEG_DIST_TIMEOUT (seconds) overrides connect_timeout and
+// RGBDSEG_DIST_COLLECTIVE_TIMEOUT (seconds) collective_timeout (how long a rank
+// waits for one that hangs: a stopped or wedged peer; a dead peer's closed
+// connection fails the survivors at once). nullopt when
 // WORLD_SIZE is unset or 1. Malformed or inconsistent values are an Error.
 std::optional<DistributedOptions> distributed_options_from_environment();
 

@@ -184,6 +184,7 @@ int launch_local_workers(int nproc, int threads, const std::vector<std::string>&
   }
 
   int first_failure = 0;
+  std::string failure;  // the first rank's failure, in words
   bool killed = false;
   size_t running = pids.size();
   while (running > 0) {
@@ -203,15 +204,26 @@ int launch_local_workers(int nproc, int threads, const std::vector<std::string>&
     // 130 from exit(): stopped by a signal after checkpointing (every rank stops at the same step).
     const bool interrupted = WIFEXITED(status) && code == 130;
     if (code != 0 && first_failure == 0) first_failure = code;
-    if (code != 0 && !interrupted && !killed && running > 0) {
-      RGBDSEG_LOG(Warn) << "train: rank " << rank << " exited with status " << code << "; stopping the other "
-                        << running << " process(es)";
-      kill_all(SIGKILL);
-      killed = true;
+    if (code != 0 && !interrupted && !killed) {
+      const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                                        strsignal(WTERMSIG(status)) + ")"
+                                                  : "exited with status " + std::to_string(code);
+      if (failure.empty()) failure = "rank " + std::to_string(rank) + " " + how;
+      if (running > 0) {
+        RGBDSEG_LOG(Warn) << "train: rank " << rank << " " << how << "; stopping the other " << running
+                          << " process(es)";
+        kill_all(SIGKILL);
+        killed = true;
+      }
     }
   }
   g_num_children = 0;
   restore_signals();
+  // A rank that died without its own error line (SIGKILL, a crash) gets one here.
+  if (!failure.empty() && first_failure > 128) {
+    throw Error("--nproc " + std::to_string(nproc) + ": " + failure +
+                "; the other ranks were stopped (the last checkpoint continues with --resume)");
+  }
   return first_failure;
 }
 

@@ -6,7 +6,9 @@
 // MASTER_PORT = a free loopback port), forwards SIGINT/SIGTERM to them (each
 // checkpoints and stops at the same step), and waits for all. A failure other
 // than an interruption (exit 130) kills the others: they could only wait for
-// the missing rank. Returns the first failure's exit status (0 if none).
+// the missing rank. Returns the first failure's exit status (0 if none); a rank
+// killed by a signal (SIGKILL, a crash: no error line of its own) is an Error
+// naming the rank and the signal.
 #include <string>
 #include <vector>
 

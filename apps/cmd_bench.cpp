@@ -89,6 +89,7 @@ at::Tensor bench_depth(int64_t batch, int64_t h, int64_t w) {
 
 int run_bench(const BenchArgs& args) {
   const Config config = start_command("bench", args.common);
+  if (!args.json_out.empty() && args.json_out != "-") require_writable_output_file(args.json_out);  // before minutes of timing
   const c10::Device device = resolve_device(config.runtime.device);
   const int threads = configure_runtime(config.runtime.threads);
   const auto [h, w] = parse_size(args.size);

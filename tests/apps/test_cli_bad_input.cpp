@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "apps/run_tool.h"
+#include "data/nyu_fixture.h"
 #include "rgbdseg/core/config.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/safetensors.h"
@@ -204,7 +205,8 @@ class BadInputPredict : public BadInputMatrix {};
 class BadInputEval : public BadInputMatrix {};
 class BadInputTrain : public BadInputMatrix {};
 class BadInputCocoeval : public BadInputMatrix {};
-class BadInputImages : public BadInputMatrix {};  // synth, show, convert folder, plot, bag, inspect
+class BadInputImages : public BadInputMatrix {};  // synth, show, convert, plot, bag, inspect
+class BadInputTools : public BadInputMatrix {};   // forward, bench, demo
 
 }  // namespace
 
@@ -397,6 +399,16 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
   const std::string depth8 = folder("depth8", rgb_, file("depth8.png"));
   const std::string good_log = write("good.jsonl", "{\"type\": \"train\", \"step\": 1, \"loss\": 2.5, \"lr\": 0.001}\n"
                                                    "{\"type\": \"train\", \"step\": 2, \"loss\": 2.0, \"lr\": 0.001}\n");
+  // NYUv2 metadata in the official layout (the tests' MAT v5 writer), so the .mat itself is what fails.
+  namespace nyu = rgbdseg::testing::nyu;
+  const std::string splits = file("splits.mat"), mapping40 = file("mapping40.mat");
+  nyu::write_mat_v5(splits, {nyu::mat_doubles("trainNdxs", {1}), nyu::mat_doubles("testNdxs", {2})});
+  std::vector<std::string> names40(40, "thing");
+  names40[0] = "wall";
+  names40[1] = "floor";
+  names40[21] = "ceiling";
+  nyu::write_mat_v5(mapping40, {nyu::mat_cellstr("className", names40),
+                                nyu::mat_doubles("mapClass", std::vector<double>(894, 40.0))});
   const std::string log_wrong = write("wrong.jsonl", "{\"type\": \"train\", \"step\": \"one\", \"loss\": 1}\n");
   const std::string o = out("o"), png = out("curves.png");
   const std::string bag_cut = file("cut.bag");
@@ -419,6 +431,12 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
       {"convert folder: output under a file", {"convert", "folder", "--root", good, "--out", under_a_file(rgb_)}, 1,
        "000000.png/out", ""},
       {"convert folder: disk full", {"convert", "folder", "--root", good, "--out", o}, 1, "(File too large)", o, 3000},
+      {"convert nyuv2: not an HDF5 file",
+       {"convert", "nyuv2", "--mat", file("text.png"), "--splits", splits, "--mapping40", mapping40, "--out", o},
+       1, "text.png: not an HDF5 file", o},
+      {"convert seed: empty list", {"convert", "seed", "--json", file("empty.json"), "--label2id", file("empty.json"), "--out", o},
+       1, "empty.json", o},
+      {"convert cots: not the COTS folder", {"convert", "cots", "--root", good, "--out", o}, 1, good, o},
       {"plot: empty log", {"plot", "--log", file("empty.json"), "--out", png}, 1, "empty.json", png},
       {"plot: wrong types in the log", {"plot", "--log", log_wrong, "--out", png}, 1, "wrong.jsonl", png},
       {"plot: output under a file", {"plot", "--log", good_log, "--out", under_a_file(rgb_) + ".png"}, 1,
@@ -430,5 +448,32 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
       {"bag export: disk full", {"bag", "export", real_bag, "--out", o, "--max-skew-ms", "120"}, 1, "(File too large)", o,
        3000},
       {"inspect: wrong config type", {"inspect", "--config", config_wrong}, 1, "wrong_config.json: /train/max_steps: expected an integer", ""},
+  });
+}
+
+TEST_F(BadInputTools, EachBrokenInputIsOneLineAndLeavesNothing) {
+  const std::string o = out("t.safetensors"), j = out("bench.json"), d = out("demo");
+  const std::string hf = model_ + "/hf_config.json";
+  rgbdseg::SafetensorsFile pixels;
+  pixels.tensors["pixel_values"] = {rgbdseg::DType::F32, {1, 3, 32, 32}, std::string(3 * 32 * 32 * 4, '\0')};
+  const std::string input = file("pixels.safetensors");
+  rgbdseg::write_safetensors(input, pixels);
+  run_matrix({
+      {"forward: truncated weights",
+       {"forward", "--hf-config", hf, "--weights", file("truncated.safetensors"), "--input", file("truncated.safetensors"),
+        "--out", o},
+       1, "truncated.safetensors", o},
+      {"forward: a config that is not JSON",
+       {"forward", "--hf-config", file("not_json.json"), "--weights", model_ + "/model.safetensors", "--input", input,
+        "--out", o},
+       1, "not_json.json", o},
+      {"bench: --json under a file (checked before the timing)",
+       {"bench", "--config", model_ + "/config.json", "--size", "64x64", "--runs", "1", "--json", under_a_file(rgb_)}, 1,
+       "000000.png/out: cannot write here", ""},
+      {"bench: a Hugging Face config of the wrong types",
+       {"bench", "--hf-config", file("scenes/wrong_types.json"), "--size", "64x64", "--runs", "1", "--json", j}, 1,
+       "wrong_types.json", j},
+      {"demo: output under a file", {"demo", "--out", under_a_file(rgb_), "--num", "4", "--num-val", "2"}, 1,
+       "000000.png/out", ""},
   });
 }

@@ -95,6 +95,7 @@ std::vector<int> integer_vector(const matlab::MatArray& a, int64_t lo, int64_t h
 
 NyuClassMapping load_nyu_class_mapping(const std::string& mapping40_path, const std::string& mapping13_path) {
   NyuClassMapping m;
+  m.mapping40_path = mapping40_path;
   {
     const matlab::MatFile f = matlab::read_mat_v5(mapping40_path);
     const matlab::MatArray& names = f.at("className");
@@ -136,7 +137,8 @@ NyuCategories nyu_categories(const NyuClassMapping& mapping, NyuClassSet set) {
       for (const char* name : {"wall", "floor", "ceiling"}) {
         const auto it = std::find(mapping.names40.begin(), mapping.names40.end(), name);
         if (it == mapping.names40.end()) {
-          throw Error(std::string("classMapping40.mat: className has no '") + name +
+          throw Error((mapping.mapping40_path.empty() ? std::string("classMapping40.mat") : mapping.mapping40_path) +
+                      ": className has no '" + name +
                       "' (needed to leave out wall, floor and ceiling for nyu40-things)");
         }
         stuff.insert(static_cast<int>(it - mapping.names40.begin()) + 1);

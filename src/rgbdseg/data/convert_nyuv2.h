@@ -57,6 +57,7 @@ struct NyuClassMapping {
   std::vector<int> label_to_40;      // raw label - 1 -> NYU40 id (0 = no class)
   std::vector<std::string> names13;  // NYU13 names; index = id - 1 (empty when not loaded)
   std::vector<int> nyu40_to_13;      // NYU40 id - 1 -> NYU13 id (0 = no class)
+  std::string mapping40_path;        // where names40 came from, for messages
 };
 
 // Reads classMapping40.mat and, when `mapping13_path` is not empty, class13Mapping.mat.

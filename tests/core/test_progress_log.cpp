@@ -1,6 +1,7 @@
 // Progress lines, durations, log levels (core/progress, core/log) and atomic file writes (core/file_util).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -262,4 +263,51 @@ TEST(FileUtil, ReadFileMissingNamesPath) {
   const std::string msg = error_of([&] { read_file(path); });
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("cannot open for reading"));
+}
+
+TEST(FileUtil, OutputFolderLockRefusesASecondWriterNamingThePid) {
+  ScopedTempDir tmp;
+  const std::string dir = tmp.file("out");
+  {
+    OutputDirGuard first(dir);
+    const std::string lock = dir + "/" + OutputDirGuard::kLockName;
+    ASSERT_TRUE(file_exists(lock));
+    EXPECT_EQ(read_file(lock), std::to_string(::getpid()) + "\n");
+    // flock is per open file: a second guard, even in this process, is another writer.
+    try {
+      OutputDirGuard second(dir);
+      FAIL() << "a second guard on a locked folder";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(dir + ": another rgbdseg process (pid " + std::to_string(::getpid()) + ")"));
+    }
+    // The holder's own re-check under its lock passes; the lock file is not output.
+    EXPECT_NO_THROW(require_empty_output_dir(dir, false));
+    tmp.write("out/result.txt", "x");
+    first.commit();
+  }
+  EXPECT_FALSE(file_exists(dir + "/" + OutputDirGuard::kLockName)) << "the lock file outlived its guard";
+  EXPECT_TRUE(file_exists(dir + "/result.txt"));
+}
+
+TEST(FileUtil, AStaleLockFileIsNotOutputAndDoesNotLock) {
+  // What a SIGKILLed writer leaves: the file, without its lock.
+  ScopedTempDir tmp;
+  const std::string dir = tmp.file("out");
+  tmp.write(std::string("out/") + OutputDirGuard::kLockName, "999999\n");
+  EXPECT_NO_THROW(require_empty_output_dir(dir, false));
+  OutputDirGuard guard(dir);
+  EXPECT_EQ(read_file(dir + "/" + OutputDirGuard::kLockName), std::to_string(::getpid()) + "\n");
+}
+
+TEST(FileUtil, RequireWritableOutputFileProbesAndLeavesNothing) {
+  ScopedTempDir tmp;
+  EXPECT_NO_THROW(require_writable_output_file(tmp.file("result.json")));
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));
+  const std::string file = tmp.write("a_file", "x");
+  try {
+    require_writable_output_file(file + "/result.json");
+    FAIL() << "a path under a file";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), StartsWith(file + "/result.json: cannot write here ("));
+  }
 }

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -100,13 +99,19 @@ bool file_exists(const std::string& path) {
 
 namespace {
 
-[[noreturn]] void throw_folder_in_use(const std::string& dir, int lock_fd) {
+// The pid a lock file holds ("" when none), then closes it.
+std::string read_holder_and_close(int lock_fd) {
   char pid[32] = {0};
   const ssize_t n = ::pread(lock_fd, pid, sizeof pid - 1, 0);
+  ::close(lock_fd);
   std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string();
   while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-  throw Error(dir + ": another rgbdseg process" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
-              " is writing into this folder; wait for it or choose another --out");
+  return holder;
+}
+
+Error folder_in_use(const std::string& dir, const std::string& holder) {
+  return Error(dir + ": another rgbdseg process" + (holder.empty() ? std::string() : " (pid " + holder + ")") +
+               " is writing into this folder; wait for it or choose another --out");
 }
 
 // Error when another process holds the folder's lock (OutputDirGuard).
@@ -115,17 +120,9 @@ void require_folder_not_in_use(const std::string& dir) {
   const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;  // no lock file: nobody is writing
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-    char pid[32] = {0};
-    if (::pread(fd, pid, sizeof pid - 1, 0) > 0 && std::atol(pid) == ::getpid()) {
-      ::close(fd);  // this process's own guard (a check repeated under the lock)
-      return;
-    }
-    try {
-      throw_folder_in_use(dir, fd);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
+    const std::string holder = read_holder_and_close(fd);
+    if (holder == std::to_string(::getpid())) return;  // this process's own guard (a check repeated under the lock)
+    throw folder_in_use(dir, holder);
   }
   ::close(fd);
 }
@@ -159,12 +156,7 @@ OutputDirGuard::OutputDirGuard(std::string dir) : dir_(std::move(dir)) {
       ::close(fd);
       throw Error(dir_ + ": cannot lock " + kLockName + " (" + std::strerror(err) + ")");
     }
-    try {
-      throw_folder_in_use(dir_, fd);
-    } catch (...) {
-      ::close(fd);
-      throw;
-    }
+    throw folder_in_use(dir_, read_holder_and_close(fd));
   }
   // The lock file may have been unlinked by a process that finished between our
   // open() and flock(): then this lock guards nothing and that process wrote here.

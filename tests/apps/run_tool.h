@@ -12,8 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -125,6 +129,69 @@ inline RunResult run_tool(const std::vector<std::string>& args, const RunOptions
   r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   return r;
 }
+
+// The rgbdseg binary started in the background (its own process group, stdin
+// and stdout /dev/null, stderr into `err`), for tests that signal it while it runs.
+struct BackgroundTool {
+  pid_t pid = -1;
+  std::string err_path;
+
+  BackgroundTool(const std::vector<std::string>& args, const std::string& err, const std::vector<std::string>& env = {})
+      : err_path(err) {
+    const std::string binary = rgbdseg::testing::rgbdseg_binary();
+    std::vector<std::string> all = {binary};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e) envp.push_back(*e);
+    std::vector<std::string> extra = env;
+    for (auto& e : extra) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);  // its own group: the test can stop it and its children together
+      const int null = ::open("/dev/null", O_RDWR);
+      const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      ::execve(binary.c_str(), argv.data(), envp.data());
+      ::_exit(127);
+    }
+  }
+  // Waits at most `limit`; -1 (and the process group killed) on timeout, else the wait status.
+  int wait(std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid) {
+        pid = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return -1;
+  }
+  ~BackgroundTool() {
+    if (pid > 0) {
+      ::kill(-pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+  std::string err() const {
+    std::ifstream in(err_path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+};
 
 inline size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 

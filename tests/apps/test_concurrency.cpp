@@ -33,74 +33,17 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using rgbdseg::file_exists;
 using rgbdseg::read_file;
+using rgbdseg::testing::BackgroundTool;
 using rgbdseg::testing::RunOptions;
 using rgbdseg::testing::RunResult;
 using rgbdseg::testing::run_tool;
 using rgbdseg::testing::ScopedTempDir;
 using ::testing::HasSubstr;
 
-extern char** environ;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A background rgbdseg process with its stderr in a file.
-struct Background {
-  pid_t pid = -1;
-  std::string err_path;
-
-  Background(const std::vector<std::string>& args, const std::string& err, const std::vector<std::string>& env = {})
-      : err_path(err) {
-    const std::string binary = rgbdseg::testing::rgbdseg_binary();
-    std::vector<std::string> all = {binary};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (char** e = environ; *e; ++e) envp.push_back(*e);
-    std::vector<std::string> extra = env;
-    for (auto& e : extra) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid = ::fork();
-    if (pid == 0) {
-      ::setpgid(0, 0);  // its own group: the test can stop it and its children together
-      const int null = ::open("/dev/null", O_RDWR);
-      const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(null, STDIN_FILENO);
-      ::dup2(null, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      ::execve(binary.c_str(), argv.data(), envp.data());
-      ::_exit(127);
-    }
-  }
-  // Waits at most `limit`; -1 (and the process group killed) on timeout, else the wait status.
-  int wait(std::chrono::seconds limit) {
-    const auto deadline = Clock::now() + limit;
-    int status = 0;
-    while (Clock::now() < deadline) {
-      const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid) {
-        pid = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return -1;
-  }
-  ~Background() {
-    if (pid > 0) {
-      ::kill(-pid, SIGKILL);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-    }
-  }
-  std::string err() const { return read_file(err_path); }
-};
 
 bool wait_for(const std::function<bool()>& ready, std::chrono::seconds limit) {
   const auto deadline = Clock::now() + limit;
@@ -171,7 +114,7 @@ class ConcurrencyTrain : public Concurrency {};
 TEST_F(Concurrency, TwoPredictsIntoOneFolder) {
   const std::string out = tmp_->file("shared_out");
   const std::string lock = out + "/" + rgbdseg::OutputDirGuard::kLockName;
-  Background first(predict_args(out), tmp_->file("first.err"));
+  BackgroundTool first(predict_args(out), tmp_->file("first.err"));
   ASSERT_TRUE(wait_for([&] { return file_exists(lock); }, std::chrono::seconds(60))) << first.err();
 
   // The second, into the same folder while the first writes: refused at once, naming the first.
@@ -210,7 +153,7 @@ TEST_F(Concurrency, AKilledPredictDoesNotLockItsFolder) {
   const std::string out = tmp_->file("killed_out");
   const std::string lock = out + "/" + rgbdseg::OutputDirGuard::kLockName;
   {
-    Background first(predict_args(out), tmp_->file("killed.err"));
+    BackgroundTool first(predict_args(out), tmp_->file("killed.err"));
     // Killed part-way: after its first overlay.
     ASSERT_TRUE(wait_for([&] { return fs::is_directory(out + "/overlays") && !fs::is_empty(out + "/overlays"); },
                          std::chrono::seconds(60)))
@@ -234,7 +177,7 @@ TEST_F(Concurrency, AKilledPredictDoesNotLockItsFolder) {
 
 TEST_F(ConcurrencyTrain, NprocTwoWithARankKilledFailsAtOnceNamingIt) {
   const std::string out = tmp_->file("killed_rank");
-  Background train({"train", "--config", config_, "--out", out, "--nproc", "2"}, tmp_->file("train_killed.err"));
+  BackgroundTool train({"train", "--config", config_, "--out", out, "--nproc", "2"}, tmp_->file("train_killed.err"));
   ASSERT_TRUE(wait_for([&] { return file_exists(out + "/train.jsonl") && read_file(out + "/train.jsonl").size() > 0; },
                        std::chrono::seconds(120)))
       << train.err();
@@ -257,7 +200,7 @@ TEST_F(ConcurrencyTrain, AHungRankFailsTheOthersWithinTheCollectiveTimeout) {
   // A rank that stops answering (SIGSTOP: alive, its connections open) is only
   // noticed by the timeout; RGBDSEG_DIST_COLLECTIVE_TIMEOUT sets it.
   const std::string out = tmp_->file("hung_rank");
-  Background train({"train", "--config", config_, "--out", out, "--nproc", "2"}, tmp_->file("train_hung.err"),
+  BackgroundTool train({"train", "--config", config_, "--out", out, "--nproc", "2"}, tmp_->file("train_hung.err"),
                    {"RGBDSEG_DIST_COLLECTIVE_TIMEOUT=5"});
   ASSERT_TRUE(wait_for([&] { return file_exists(out + "/train.jsonl") && read_file(out + "/train.jsonl").size() > 0; },
                        std::chrono::seconds(120)))

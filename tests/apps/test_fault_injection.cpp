@@ -34,12 +34,11 @@ using json = nlohmann::json;
 using rgbdseg::file_exists;
 using rgbdseg::read_file;
 using rgbdseg::testing::log_lines;
+using rgbdseg::testing::BackgroundTool;
 using rgbdseg::testing::RunOptions;
 using rgbdseg::testing::RunResult;
 using rgbdseg::testing::run_tool;
 using rgbdseg::testing::ScopedTempDir;
-
-extern char** environ;
 
 namespace {
 
@@ -52,8 +51,9 @@ std::string checkpoint_problem(const std::string& dir, bool with_optimizer) {
     if (!state.at("step").is_number_integer()) return dir + ": step is not an integer";
     rgbdseg::read_safetensors(dir + "/model.safetensors");
     if (with_optimizer) rgbdseg::read_safetensors(dir + "/optimizer.safetensors");
-    (void)json::parse(read_file(dir + "/config.json"));
-    (void)json::parse(read_file(dir + "/hf_config.json"));
+    for (const char* name : {"/config.json", "/hf_config.json"}) {
+      if (!json::parse(read_file(dir + name)).is_object()) return dir + name + ": not a JSON object";
+    }
   } catch (const std::exception& e) {
     return dir + ": " + e.what();
   }
@@ -62,7 +62,7 @@ std::string checkpoint_problem(const std::string& dir, bool with_optimizer) {
 
 // The step of the run's last complete checkpoint, wherever the kill left it; -1 when there is none.
 int64_t checkpoint_step(const std::string& run) {
-  for (const std::string dir : {run + "/last", run + "/last.old"}) {
+  for (const std::string& dir : {run + "/last", run + "/last.old"}) {
     if (file_exists(dir + "/trainer_state.json") && checkpoint_problem(dir, true).empty()) {
       return json::parse(read_file(dir + "/trainer_state.json"))["step"].get<int64_t>();
     }
@@ -105,7 +105,7 @@ class FaultInjection : public ::testing::Test {
 
   // After a kill: the run's last checkpoint, wherever the kill left it, is whole.
   static void expect_checkpoints_whole(const std::string& run) {
-    for (const std::string name : {"last", "best"}) {
+    for (const std::string& name : {std::string("last"), std::string("best")}) {
       const std::string dir = run + "/" + name, old = dir + ".old";
       if (fs::exists(dir)) {
         EXPECT_EQ(checkpoint_problem(dir, name == "last"), "") << "a half-written checkpoint under its final name";
@@ -179,42 +179,27 @@ TEST_F(FaultInjectionRandom, KillNineAtRandomMomentsOverShortRunsResumesExactly)
   const double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   const std::string run = tmp_->file("random");
-  const std::string binary = rgbdseg::testing::rgbdseg_binary();
   std::mt19937 rng(20261206);
   std::uniform_real_distribution<double> when(0.1 * run_ms, 1.0 * run_ms);
   int kills = 0, resumes_seen = 0;
   for (int attempt = 0; attempt < kKills; ++attempt) {
-    std::vector<std::string> args = {binary, "train", "--config", config_, "--out", run, "--set", "runtime.log_level=info"};
+    std::vector<std::string> args = {"train", "--config", config_, "--out", run, "--set", "runtime.log_level=info"};
     if (attempt > 0) args.push_back("--resume");
     const int64_t from = checkpoint_step(run);
-    const std::string err_path = tmp_->file("random_stderr_" + std::to_string(attempt) + ".txt");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int null = ::open("/dev/null", O_RDWR);
-      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(null, STDIN_FILENO);
-      ::dup2(null, STDOUT_FILENO);
-      ::dup2(err, STDERR_FILENO);
-      ::execve(binary.c_str(), argv.data(), environ);
-      ::_exit(127);
-    }
-    ASSERT_GT(pid, 0);
+    BackgroundTool train(args, tmp_->file("random_stderr_" + std::to_string(attempt) + ".txt"));
+    ASSERT_GT(train.pid, 0);
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(when(rng)));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    ::kill(train.pid, SIGKILL);
+    const int status = train.wait(std::chrono::seconds(60));
+    ASSERT_GE(status, 0);
     // Where it got far enough to say so: it continued from the last complete checkpoint.
-    const std::string said = read_file(err_path);
+    const std::string said = train.err();
     if (attempt > 0 && said.find("train: ") != std::string::npos && said.find("resum") != std::string::npos) {
       EXPECT_THAT(said, ::testing::HasSubstr(resume_line(from))) << "attempt " << attempt;
       ++resumes_seen;
     }
     if (WIFSIGNALED(status)) ++kills;
-    else ASSERT_EQ(WEXITSTATUS(status), 0) << "train failed before it was killed (attempt " << attempt << ")";
+    else ASSERT_EQ(WEXITSTATUS(status), 0) << "train failed before it was killed (attempt " << attempt << ")\n" << said;
     expect_checkpoints_whole(run);
     if (WIFEXITED(status)) break;  // it finished before the kill
   }

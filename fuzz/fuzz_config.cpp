@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "fuzz_file.h"
+#include <nlohmann/json.hpp>
+
 #include "rgbdseg/core/config.h"
 #include "rgbdseg/core/error.h"
 

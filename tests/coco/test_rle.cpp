@@ -185,6 +185,28 @@ TEST(Rle, PolygonWithAbsurdCoordinatesIsAnErrorNotACrash) {
   }
 }
 
+TEST(Rle, PolygonOutlineBeyondSixteenMillionPointsIsAnError) {
+  // Found by fuzz_polygon: a triangle 2e6 pixels across (an outline of ~2e7
+  // points on the 5x grid) cost seconds and GBs; now refused at once.
+  try {
+    rle_from_polygon({0, 0, 2e6, 0, 0, 2e6}, 10, 10);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("too long to rasterise"));
+  }
+  // A large but sane outline still rasterises: a 1000x1000 box in a 10x10 image is the whole image.
+  EXPECT_EQ(rle_area(rle_from_polygon({-500, -500, 500, -500, 500, 500, -500, 500}, 10, 10)), 100u);
+}
+
+TEST(Rle, RepeatedPolygonVertexIsDefinedAndChangesNothing) {
+  // Found by fuzz_polygon (UBSan): two vertices on one point make a zero-length
+  // edge, whose slope pycocotools computes as 0/0 and casts to int. The mask
+  // is the one without the repeated vertex.
+  const Rle plain = rle_from_polygon({1, 1, 5, 1, 5, 5, 1, 5}, 8, 8);
+  EXPECT_EQ(rle_from_polygon({1, 1, 1, 1, 5, 1, 5, 5, 1, 5}, 8, 8).counts, plain.counts);
+  EXPECT_EQ(rle_from_polygon({1, 1, 5, 1, 5.01, 1.01, 5, 5, 1, 5}, 8, 8).counts, plain.counts);
+}
+
 TEST(Rle, RejectsMalformedStrings) {
   try {
     rle_from_string("abc~", 2, 2);

@@ -282,7 +282,9 @@ Rle rle_from_polygon(const std::vector<double>& xy, int64_t h, int64_t w) {
   for (size_t j = 0; j < k; ++j) {
     outline_points += static_cast<uint64_t>(std::max(std::abs(x[j] - x[j + 1]), std::abs(y[j] - y[j + 1]))) + 1;
   }
-  if (outline_points > (uint64_t{1} << 28)) {
+  // 2^24 points (3.3 million pixels of outline, 128 MB of points) is far beyond
+  // any real object's outline; beyond it one polygon would cost seconds and GBs.
+  if (outline_points > (uint64_t{1} << 24)) {
     throw Error("polygon outline is too long to rasterise (" + std::to_string(outline_points / 5) + " pixels)");
   }
   std::vector<int> u, v;
@@ -296,7 +298,13 @@ Rle rle_from_polygon(const std::vector<double>& xy, int64_t h, int64_t w) {
       std::swap(xs, xe);
       std::swap(ys, ye);
     }
-    const double s = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
+    // A zero-length edge (two vertices on one point of the finer grid) has no
+    // slope: pycocotools divides 0 by 0 and casts NaN to int, which is undefined
+    // behaviour. Its single point never counts (the same column as its
+    // neighbours), so slope 0 gives the same mask, defined.
+    const double s = dx == 0 && dy == 0 ? 0.0
+                     : dx >= dy         ? static_cast<double>(ye - ys) / dx
+                                        : static_cast<double>(xe - xs) / dy;
     if (dx >= dy) {
       for (int d = 0; d <= dx; ++d) {
         const int t = flip ? dx - d : d;

@@ -18,7 +18,7 @@ const char* const kGroundTruth = R"({
   {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [1, 1, 4, 4],
    "segmentation": [[1, 1, 5, 1, 5, 5, 1, 5]]},
   {"id": 2, "image_id": 1, "category_id": 3, "iscrowd": 1, "bbox": [6, 2, 6, 6],
-   "segmentation": {"size": [12, 16], "counts": [74, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 70]}},
+   "segmentation": {"size": [12, 16], "counts": [74, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 52]}},
   {"id": 3, "image_id": 2, "category_id": 3, "iscrowd": 0, "bbox": [0, 0, 3, 3],
    "segmentation": [[0, 0, 3, 0, 3, 3, 0, 3]]}]})";
 

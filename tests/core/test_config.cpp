@@ -242,6 +242,18 @@ TEST(Config, SetWithJsonValue) {
   EXPECT_FALSE(c.eval.use_cats);
 }
 
+TEST(Config, SetWithBytesThatAreNotUtf8IsAnError) {
+  // Found by fuzz_config: the value became a JSON string that no message or file could print.
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  try {
+    apply_override(j, "train.max_steps=\xff\xff" "10");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not valid UTF-8"));
+  }
+  EXPECT_NO_THROW(apply_override(j, "data.train=caf\xc3\xa9.json"));  // UTF-8 is fine
+}
+
 TEST(Config, SetWithBareStringValue) {
   const Config c = load_config("", {"eval.iou_type=bbox", "runtime.log_level=debug"});
   EXPECT_EQ(c.eval.iou_type, "bbox");

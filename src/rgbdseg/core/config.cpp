@@ -480,6 +480,14 @@ void apply_override(ojson& json, const std::string& assignment) {
     throw Error("--set " + assignment + ": expected key=value, e.g. runtime.threads=2");
   }
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  // Config text is JSON, which is UTF-8: other bytes would only fail later, in
+  // whatever message or file first prints the value (found by fuzz_config).
+  try {
+    (void)ojson(assignment).dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw Error("--set: an assignment that is not valid UTF-8 text (" + std::to_string(assignment.size()) +
+                " bytes; config keys and values are JSON, which is UTF-8)");
+  }
   ojson value;
   try {
     value = ojson::parse(text);

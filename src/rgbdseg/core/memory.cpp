@@ -25,4 +25,6 @@ void keep_freed_memory_for_reuse() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+void return_freed_memory() { malloc_trim(0); }
+
 }  // namespace rgbdseg

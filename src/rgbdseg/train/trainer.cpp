@@ -20,6 +20,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/log.h"
+#include "rgbdseg/core/memory.h"
 #include "rgbdseg/core/progress.h"
 #include "rgbdseg/core/safetensors.h"
 #include "rgbdseg/data/dataset.h"
@@ -435,6 +436,7 @@ class EvalHook : public TrainHook {
   void run(TrainContext& c) {
     if (!has_val_ || !c.writer) return;
     const CocoEvalResult result = evaluate_();
+    return_freed_memory();  // the evaluation's blocks, kept otherwise (keep_freed_memory_for_reuse)
     const auto& s = result.stats;
     auto& state = c.state;
     // The summary keys `rgbdseg plot` reads, then the metrics in their one shape.

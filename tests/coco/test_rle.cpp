@@ -207,6 +207,18 @@ TEST(Rle, RepeatedPolygonVertexIsDefinedAndChangesNothing) {
   EXPECT_EQ(rle_from_polygon({1, 1, 5, 1, 5.01, 1.01, 5, 5, 1, 5}, 8, 8).counts, plain.counts);
 }
 
+TEST(Rle, PolygonsOnAnEmptyImageAreEmptyMasks) {
+  // Found by fuzz_polygon: with width 0, "w - 1" wrapped around, the polygon's
+  // runs ran past the (empty) image and merging two of them never ended.
+  for (const auto& [h, w] : {std::pair<int64_t, int64_t>{5, 0}, {0, 5}, {0, 0}}) {
+    const Rle r = rle_from_polygons({{1, 1, 3, 1, 3, 3}, {0, 0, 2, 0, 2, 2}}, h, w);
+    EXPECT_EQ(r.h, h);
+    EXPECT_EQ(r.w, w);
+    EXPECT_EQ(rle_area(r), 0u);
+    EXPECT_TRUE(rle_decode(r).empty());
+  }
+}
+
 TEST(Rle, RejectsMalformedStrings) {
   try {
     rle_from_string("abc~", 2, 2);

@@ -216,6 +216,9 @@ void walk_runs(const std::vector<uint32_t>& a_runs, const std::vector<uint32_t>&
       vb = !vb;
     }
     remaining = ca + cb > 0;
+    // Lists of different totals (never from valid masks of one size): stop
+    // where the shorter ends instead of looping on zero-length steps.
+    if (c == 0 && ((ca == 0 && a >= a_runs.size()) || (cb == 0 && b >= b_runs.size()))) break;
   }
 }
 
@@ -271,6 +274,9 @@ Rle rle_from_polygon(const std::vector<double>& xy, int64_t h, int64_t w) {
       throw Error(std::string("polygon coordinate ") + buf + " is not a finite number within +-1e7");
     }
   }
+  // An empty image has an empty mask. (pycocotools computes w - 1 in unsigned
+  // arithmetic here and emits runs past the end: found by fuzz_polygon.)
+  if (h <= 0 || w <= 0) return Rle{h, w, {0}};
   std::vector<int> x(k + 1), y(k + 1);
   for (size_t j = 0; j < k; ++j) x[j] = static_cast<int>(scale * xy[j * 2 + 0] + .5);
   for (size_t j = 0; j < k; ++j) y[j] = static_cast<int>(scale * xy[j * 2 + 1] + .5);

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -184,13 +188,35 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
   const std::vector<std::string> names = prediction_names(dataset);
   auto output = [&](const char* folder, size_t i) { return std::string(folder) + "/" + names[i] + ".png"; };
   const size_t n = dataset.coco.images.size();
-  // Each image's results kept as compact JSON text, not as JSON objects (~10x
-  // less memory: a 10,000-image folder stays flat, bench/soak.sh).
-  struct ImageResults {
-    std::string json;  // the entries, comma-separated, no brackets
-    int64_t count = 0;
+  // results.json is streamed, in image order, into a temporary file renamed
+  // at the end: memory stays flat however many images (bench/soak.sh). Images
+  // that finish out of order wait in `pending` until their turn.
+  const std::string results_path = (fs::path(out_dir) / "results.json").string();
+  const std::string results_tmp = temp_path_for(results_path);
+  struct RemoveUnlessCommitted {  // a failed run leaves no temporary file
+    const std::string& path;
+    bool committed = false;
+    ~RemoveUnlessCommitted() {
+      if (!committed) std::remove(path.c_str());
+    }
+  } results_tmp_file{results_tmp};
+  std::ofstream results_out(results_tmp, std::ios::binary);
+  if (!results_out) throw Error(results_path + ": cannot open for writing");
+  results_out << "[";
+  std::map<size_t, std::string> pending;  // image -> its entries (compact JSON, no brackets)
+  size_t next_image = 0;
+  int64_t instances_total = 0;
+  bool first_entry = true;
+  auto stream_results = [&](size_t i, std::string entries) {
+    pending.emplace(i, std::move(entries));
+    for (auto it = pending.begin(); it != pending.end() && it->first == next_image; it = pending.erase(it), ++next_image) {
+      if (it->second.empty()) continue;
+      if (!first_entry) results_out << ",";
+      results_out << it->second;
+      first_entry = false;
+    }
+    if (!results_out) throw Error(results_path + ": write failed (" + std::strerror(errno) + ")");
   };
-  std::vector<ImageResults> per_image(n);
   std::atomic<int64_t> written{0};
   double writing_s = 0;  // only the writer thread adds to it
   const int64_t total = static_cast<int64_t>(n);
@@ -201,7 +227,8 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
         const auto r = write_image_outputs(dataset, i, inst, labels, (fs::path(out_dir) / output("overlays", i)).string(),
                                            (fs::path(out_dir) / output("instances", i)).string());
         const std::string text = r.dump();  // "[...]": the entries are what is inside the brackets
-        per_image[i] = {text.substr(1, text.size() - 2), static_cast<int64_t>(r.size())};
+        instances_total += static_cast<int64_t>(r.size());
+        stream_results(i, r.empty() ? std::string() : text.substr(1, text.size() - 2));
         writing_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         // Progress counts written images, from this thread only.
         if (options.progress) options.progress(++written, total);
@@ -214,16 +241,9 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
   infer::predict_dataset(net, dataset, inference, [&](size_t i, const model::Instances& inst) { writer.push(i, inst); });
   writer.finish();
   // Byte for byte what dumping one JSON array of all entries gives.
-  std::string results = "[";
-  int64_t instances_total = 0;
-  for (auto& r : per_image) {
-    if (r.count == 0) continue;
-    if (instances_total > 0) results += ",";
-    results += r.json;
-    instances_total += r.count;
-    std::string().swap(r.json);
-  }
-  results += "]";
+  results_out << "]\n";
+  results_out.close();
+  if (!results_out) throw Error(results_path + ": write failed (" + std::strerror(errno) + ")");
   nlohmann::ordered_json images;
   images["images"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < dataset.coco.images.size(); ++i) {
@@ -247,8 +267,8 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
     }
   }
   write_file_atomic((fs::path(out_dir) / "images.json").string(), images.dump(1) + "\n");
-  const std::string results_path = (fs::path(out_dir) / "results.json").string();
-  write_file_atomic(results_path, results + "\n");
+  commit_temp_file(results_tmp, results_path);
+  results_tmp_file.committed = true;
   PredictionSummary summary;
   summary.results_path = results_path;
   summary.images = static_cast<int64_t>(dataset.coco.images.size());

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The shell scripts in scripts/ parse, and cots_ablation.sh refuses bad input
+# The shell scripts in scripts/ and bench/ parse, and cots_ablation.sh refuses bad input
 # with a one-line error and exit status 2 before it trains anything.
 set -uo pipefail
 root=$1
 fail=0
-for s in "$root"/scripts/*.sh; do
+for s in "$root"/scripts/*.sh "$root"/bench/*.sh; do
   bash -n "$s" || { echo "FAIL: $s does not parse"; fail=1; }
 done
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -25,4 +25,7 @@ expect_usage_error "unknown variant" "foo_s0: expected VARIANT_sSEED" "$tmp" foo
 expect_usage_error "seed not a number" "rgb_sx: the seed after _s must be a number" "$tmp" rgb_sx
 expect_usage_error "from scratch, unknown variant" "foo_s1: expected VARIANT_sSEED" --from-scratch "$tmp" foo_s1
 [ ! -e "$tmp/ablation/pt_foo_s0" ] && [ ! -e "$tmp/ablation/scratch_foo_s1" ] || { echo "FAIL: a bad job left a run folder"; fail=1; }
+# bench/soak.sh refuses an unknown argument before it starts anything.
+err=$(bash "$root/bench/soak.sh" --stepz 5 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && [[ "$err" == *"unknown argument '--stepz'"* ]] || { echo "FAIL: soak.sh --stepz: exit $rc, $err"; fail=1; }
 exit $fail

@@ -254,6 +254,25 @@ TEST(Config, SetWithBytesThatAreNotUtf8IsAnError) {
   EXPECT_NO_THROW(apply_override(j, "data.train=caf\xc3\xa9.json"));  // UTF-8 is fine
 }
 
+TEST(Config, NumbersBeyondDoubleAreErrorsNamingTheSource) {
+  // Found by fuzz_config: nlohmann reports 1E999 as out_of_range, not a parse
+  // error, and it escaped the JSON readers as another exception type.
+  ScopedTempDir tmp;
+  const std::string path = tmp.write("huge.json", R"({"train": {"lr": 1E999}})");
+  try {
+    load_config(path);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(path + ": invalid JSON"));
+  }
+  try {
+    load_config("", {"train.lr=1E999"});  // not a number JSON can hold: a string, then the type check
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("train.lr"));
+  }
+}
+
 TEST(Config, SetWithBareStringValue) {
   const Config c = load_config("", {"eval.iou_type=bbox", "runtime.log_level=debug"});
   EXPECT_EQ(c.eval.iou_type, "bbox");

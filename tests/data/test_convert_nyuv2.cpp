@@ -373,5 +373,27 @@ TEST(ConvertNyuv2Names, ParseAndName) {
   EXPECT_THAT(error_message([] { parse_nyu_split("val"); }), HasSubstr("expected one of: train, test, all"));
 }
 
+TEST(ConvertNyuv2Damaged, ChunksLargerThanTheDatasetAreRefusedBeforeLibhdf5ReadsThem) {
+  // Found by fuzz_nyuv2_mat: the fixture file with its images' chunk shape
+  // changed to (1, 3, 11528, 6). libhdf5 1.10 then inflates past its buffer
+  // (h5py crashes on it too); the converter refuses the file first. Under the
+  // sanitizer build (.ci/run) a regression is a heap-buffer-overflow report.
+  testing::ScopedTempDir tmp;
+  NyuConvertOptions o;
+  o.mat_path = std::string(RGBDSEG_SOURCE_DIR) + "/tests/data/fuzz_regressions/nyuv2_oversized_chunk.mat";
+  o.splits_path = tmp.file("splits.mat");
+  o.mapping40_path = tmp.file("mapping40.mat");
+  o.out_dir = tmp.file("out");
+  write_mat_v5(o.splits_path, {mat_doubles("trainNdxs", {3}), mat_doubles("testNdxs", {1, 2})});
+  std::vector<std::string> names(40, "thing");
+  names[0] = "wall";
+  names[1] = "floor";
+  names[21] = "ceiling";
+  write_mat_v5(o.mapping40_path, {mat_cellstr("className", names), mat_doubles("mapClass", std::vector<double>(894, 40.0))});
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }),
+              HasSubstr(o.mat_path + ": dataset 'images' has chunks (1, 3, 11528, 6) that do not fit its shape"));
+  EXPECT_FALSE(testing::path_exists(o.out_dir));
+}
+
 }  // namespace
 }  // namespace rgbdseg

@@ -491,7 +491,7 @@ void apply_override(ojson& json, const std::string& assignment) {
   ojson value;
   try {
     value = ojson::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // not JSON (or a number beyond double, 1E999)
     value = text;  // bare words are strings: eval.iou_type=bbox
   }
   ojson* node = &json;

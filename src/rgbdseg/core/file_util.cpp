@@ -32,7 +32,7 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {
     return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers beyond double (1E999)
     throw Error(path + ": invalid JSON (" + e.what() + ")");
   }
 }

@@ -307,6 +307,37 @@ class NyuMatFile {
                                       : "values of another type") +
                   ", expected " + expected);
     }
+    // Found by fuzz_nyuv2_mat: Debian's libhdf5 (1.10) reads past its buffer
+    // when a dataset stores fewer bytes than its shape needs. Uncompressed, that
+    // is a damaged file (or one with chunks never written, which the labelled
+    // set does not have): refuse it before reading. Compressed chunks are
+    // smaller by design; their decoder checks what it inflates.
+    const H5::DSetCreatPropList plist = ds.getCreatePlist();
+    const H5D_layout_t layout = plist.getLayout();
+    if (layout == H5D_CHUNKED) {
+      // HDF5 itself never writes a chunk larger than a fixed-size dataset; a
+      // file that claims one sends libhdf5's decompression past its buffers.
+      std::vector<hsize_t> chunk(d.size()), extent(d.size()), max_extent(d.size());
+      plist.getChunk(static_cast<int>(d.size()), chunk.data());
+      ds.getSpace().getSimpleExtentDims(extent.data(), max_extent.data());
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (chunk[i] == 0 || (max_extent[i] != H5S_UNLIMITED && chunk[i] > max_extent[i])) {
+          throw Error(path_ + ": dataset '" + name + "' has chunks " + shape(chunk) + " that do not fit its shape " +
+                      shape(d) + " (a damaged file)");
+        }
+      }
+    }
+    if (layout == H5D_COMPACT || layout == H5D_CONTIGUOUS || (layout == H5D_CHUNKED && plist.getNfilters() == 0)) {
+      uint64_t need = size;
+      bool overflow = false;
+      for (hsize_t v : d) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(v), &need);
+      const hsize_t stored = ds.getStorageSize();
+      if (overflow || stored < need) {
+        throw Error(path_ + ": dataset '" + name + "' stores " + std::to_string(stored) + " bytes, but its shape " +
+                    shape(d) + " needs " + (overflow ? std::string("more than 2^64") : std::to_string(need)) +
+                    " (a damaged file)");
+      }
+    }
     return ds;
   }
 

@@ -76,7 +76,7 @@ TrainingLog parse_training_log(std::string_view text, const std::string& name) {
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1E999
       if (!has_newline) {  // still being written
         log.partial_last_line = true;
         break;

@@ -191,6 +191,7 @@ PredictionSummary write_predictions(model::RgbdMask2FormerImpl& net, const RgbdD
   // results.json is streamed, in image order, into a temporary file renamed
   // at the end: memory stays flat however many images (bench/soak.sh). Images
   // that finish out of order wait in `pending` until their turn.
+  make_directories(out_dir);  // results.json is opened first, before any image creates the folder
   const std::string results_path = (fs::path(out_dir) / "results.json").string();
   const std::string results_tmp = temp_path_for(results_path);
   struct RemoveUnlessCommitted {  // a failed run leaves no temporary file

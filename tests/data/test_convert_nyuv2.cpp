@@ -373,14 +373,10 @@ TEST(ConvertNyuv2Names, ParseAndName) {
   EXPECT_THAT(error_message([] { parse_nyu_split("val"); }), HasSubstr("expected one of: train, test, all"));
 }
 
-TEST(ConvertNyuv2Damaged, ChunksLargerThanTheDatasetAreRefusedBeforeLibhdf5ReadsThem) {
-  // Found by fuzz_nyuv2_mat: the fixture file with its images' chunk shape
-  // changed to (1, 3, 11528, 6). libhdf5 1.10 then inflates past its buffer
-  // (h5py crashes on it too); the converter refuses the file first. Under the
-  // sanitizer build (.ci/run) a regression is a heap-buffer-overflow report.
-  testing::ScopedTempDir tmp;
+// Small valid splits and mappings, so the damaged .mat is what fails.
+NyuConvertOptions damaged_file_options(const testing::ScopedTempDir& tmp, const std::string& fixture) {
   NyuConvertOptions o;
-  o.mat_path = std::string(RGBDSEG_SOURCE_DIR) + "/tests/data/fuzz_regressions/nyuv2_oversized_chunk.mat";
+  o.mat_path = std::string(RGBDSEG_SOURCE_DIR) + "/tests/data/fuzz_regressions/" + fixture;
   o.splits_path = tmp.file("splits.mat");
   o.mapping40_path = tmp.file("mapping40.mat");
   o.out_dir = tmp.file("out");
@@ -390,8 +386,29 @@ TEST(ConvertNyuv2Damaged, ChunksLargerThanTheDatasetAreRefusedBeforeLibhdf5Reads
   names[1] = "floor";
   names[21] = "ceiling";
   write_mat_v5(o.mapping40_path, {mat_cellstr("className", names), mat_doubles("mapClass", std::vector<double>(894, 40.0))});
+  return o;
+}
+
+TEST(ConvertNyuv2Damaged, ChunksLargerThanTheDatasetAreRefusedBeforeLibhdf5ReadsThem) {
+  // Found by fuzz_nyuv2_mat: the fixture file with its images' chunk shape
+  // changed to (1, 3, 11528, 6). libhdf5 1.10 then inflates past its buffer
+  // (h5py crashes on it too); the converter refuses the file first. Under the
+  // sanitizer build (.ci/run) a regression is a heap-buffer-overflow report.
+  testing::ScopedTempDir tmp;
+  const NyuConvertOptions o = damaged_file_options(tmp, "nyuv2_oversized_chunk.mat");
   EXPECT_THAT(error_message([&] { convert_nyuv2(o); }),
               HasSubstr(o.mat_path + ": dataset 'images' has chunks (1, 3, 11528, 6) that do not fit its shape"));
+  EXPECT_FALSE(testing::path_exists(o.out_dir));
+}
+
+TEST(ConvertNyuv2Damaged, ACrashInsideLibhdf5IsAnErrorNotACrash) {
+  // Found by fuzz_nyuv2_mat: a damaged local heap makes libhdf5 copy into a
+  // NULL buffer while looking a dataset up (a segmentation fault in
+  // H5HL_protect; h5py fails on it too). The lookup is tried in a child
+  // process first, so this process gets an Error naming the file.
+  testing::ScopedTempDir tmp;
+  const NyuConvertOptions o = damaged_file_options(tmp, "nyuv2_damaged_local_heap.mat");
+  EXPECT_THAT(error_message([&] { convert_nyuv2(o); }), HasSubstr(o.mat_path + ": a damaged HDF5 file (libhdf5 "));
   EXPECT_FALSE(testing::path_exists(o.out_dir));
 }
 

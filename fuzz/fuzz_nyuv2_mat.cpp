@@ -30,16 +30,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   g_dir = "/dev/shm/rgbdseg_fuzz_nyu_" + std::to_string(getpid());
   std::filesystem::create_directories(g_dir);
-  nyu::write_mat_v5(g_dir + "/splits.mat", {nyu::mat_doubles("trainNdxs", {3}), nyu::mat_doubles("testNdxs", {1, 2})});
-  // 40 class names (wall, floor, ceiling where NYU40 has them) and every raw label -> otherprop (40).
-  std::vector<std::string> names;
-  for (int i = 1; i <= 40; ++i) names.push_back("class" + std::to_string(i));
-  names[0] = "wall";
-  names[1] = "floor";
-  names[21] = "ceiling";
-  std::vector<double> map(894, 40.0);
-  map[20] = 1;  // raw 21 wall
-  nyu::write_mat_v5(g_dir + "/mapping40.mat", {nyu::mat_cellstr("className", names), nyu::mat_doubles("mapClass", map)});
+  nyu::write_minimal_nyu_metadata(g_dir + "/splits.mat", g_dir + "/mapping40.mat");
   return 0;
 }
 

@@ -402,13 +402,7 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
   // NYUv2 metadata in the official layout (the tests' MAT v5 writer), so the .mat itself is what fails.
   namespace nyu = rgbdseg::testing::nyu;
   const std::string splits = file("splits.mat"), mapping40 = file("mapping40.mat");
-  nyu::write_mat_v5(splits, {nyu::mat_doubles("trainNdxs", {1}), nyu::mat_doubles("testNdxs", {2})});
-  std::vector<std::string> names40(40, "thing");
-  names40[0] = "wall";
-  names40[1] = "floor";
-  names40[21] = "ceiling";
-  nyu::write_mat_v5(mapping40, {nyu::mat_cellstr("className", names40),
-                                nyu::mat_doubles("mapClass", std::vector<double>(894, 40.0))});
+  nyu::write_minimal_nyu_metadata(splits, mapping40);
   const std::string log_wrong = write("wrong.jsonl", "{\"type\": \"train\", \"step\": \"one\", \"loss\": 1}\n");
   const std::string o = out("o"), png = out("curves.png");
   const std::string bag_cut = file("cut.bag");

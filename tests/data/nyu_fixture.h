@@ -177,4 +177,17 @@ inline void write_mat_v5(const std::string& path, const std::vector<std::string>
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+// Small valid metadata for the 3-frame fixture: splits.mat (train 3, test 1
+// and 2) and a classMapping40.mat whose 40 classes are "thing" but wall, floor
+// and ceiling (where NYU40 has them), every raw label mapped to class 40. For
+// tests where the labelled .mat is what is under test (damaged files, fuzzing).
+inline void write_minimal_nyu_metadata(const std::string& splits_path, const std::string& mapping40_path) {
+  write_mat_v5(splits_path, {mat_doubles("trainNdxs", {3}), mat_doubles("testNdxs", {1, 2})});
+  std::vector<std::string> names(40, "thing");
+  names[0] = "wall";
+  names[1] = "floor";
+  names[21] = "ceiling";
+  write_mat_v5(mapping40_path, {mat_cellstr("className", names), mat_doubles("mapClass", std::vector<double>(894, 40.0))});
+}
+
 }  // namespace rgbdseg::testing::nyu

@@ -380,12 +380,7 @@ NyuConvertOptions damaged_file_options(const testing::ScopedTempDir& tmp, const 
   o.splits_path = tmp.file("splits.mat");
   o.mapping40_path = tmp.file("mapping40.mat");
   o.out_dir = tmp.file("out");
-  write_mat_v5(o.splits_path, {mat_doubles("trainNdxs", {3}), mat_doubles("testNdxs", {1, 2})});
-  std::vector<std::string> names(40, "thing");
-  names[0] = "wall";
-  names[1] = "floor";
-  names[21] = "ceiling";
-  write_mat_v5(o.mapping40_path, {mat_cellstr("className", names), mat_doubles("mapClass", std::vector<double>(894, 40.0))});
+  write_minimal_nyu_metadata(o.splits_path, o.mapping40_path);
   return o;
 }
 

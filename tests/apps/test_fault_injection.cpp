@@ -42,7 +42,6 @@ using rgbdseg::testing::ScopedTempDir;
 
 namespace {
 
-constexpr int kSteps = 4;
 
 // A readable checkpoint: every file parses (best/ holds no optimizer state). Returns "" or what is wrong.
 std::string checkpoint_problem(const std::string& dir, bool with_optimizer) {
@@ -77,7 +76,9 @@ std::string resume_line(int64_t step) {
 
 class FaultInjection : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  // Each suite sets up its own run length (SetUpTestSuite below).
+  static void set_up(int steps) {
+    steps_ = steps;
     tmp_ = new ScopedTempDir();
     tmp_->write("hf/tiny.json", rgbdseg::testing::kTinyHfConfig);
     for (const auto& [name, num, seed] : {std::tuple<const char*, const char*, const char*>{"scenes", "4", "3"},
@@ -88,12 +89,14 @@ class FaultInjection : public ::testing::Test {
     rgbdseg::Config c = rgbdseg::testing::tiny_training_config("hf/tiny.json", "scenes/annotations.json", "full");
     c.runtime.log_level = "warn";
     c.data.val = "val/annotations.json";
-    c.train.max_steps = kSteps;
+    c.train.max_steps = steps;
     c.train.checkpoint_every = 1;  // a checkpoint (with its swap) at every step
     c.train.eval_every = 2;        // and best/ saved by evaluation
     config_ = tmp_->write("train.json", rgbdseg::config_to_json(c).dump(2));
-    // The uninterrupted run every interrupted one must match.
+    // The uninterrupted run every interrupted one must match (and how long it takes).
+    const auto t0 = std::chrono::steady_clock::now();
     const RunResult r = run_tool({"train", "--config", config_, "--out", tmp_->file("reference")});
+    reference_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(r.exit_code, 0) << r;
     reference_weights_ = read_file(tmp_->file("reference/last/model.safetensors"));
     reference_best_ = read_file(tmp_->file("reference/best/model.safetensors"));
@@ -122,12 +125,12 @@ class FaultInjection : public ::testing::Test {
     const RunResult r = run_tool({"train", "--config", config_, "--out", run, "--resume", "--set", "runtime.log_level=info"});
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_THAT(r.err, ::testing::HasSubstr(resume_line(from))) << "did not continue from the last complete checkpoint";
-    EXPECT_EQ(json::parse(read_file(run + "/last/trainer_state.json"))["step"], kSteps);
+    EXPECT_EQ(json::parse(read_file(run + "/last/trainer_state.json"))["step"], steps_);
     EXPECT_TRUE(read_file(run + "/last/model.safetensors") == reference_weights_)
         << "the resumed run's weights differ from the uninterrupted run's";
     EXPECT_TRUE(read_file(run + "/best/model.safetensors") == reference_best_);
     const auto lines = log_lines(run + "/train.jsonl", "train");
-    ASSERT_EQ(lines.size(), static_cast<size_t>(kSteps));
+    ASSERT_EQ(lines.size(), static_cast<size_t>(steps_));
     for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["step"], static_cast<int64_t>(i + 1));
     EXPECT_FALSE(fs::exists(run + "/last.old"));
     EXPECT_FALSE(fs::exists(run + "/last.tmp"));
@@ -135,14 +138,25 @@ class FaultInjection : public ::testing::Test {
 
   static ScopedTempDir* tmp_;
   static std::string config_, reference_weights_, reference_best_;
+  static int steps_;
+  static double reference_ms_;
 };
 
 ScopedTempDir* FaultInjection::tmp_ = nullptr;
 std::string FaultInjection::config_, FaultInjection::reference_weights_, FaultInjection::reference_best_;
+int FaultInjection::steps_ = 0;
+double FaultInjection::reference_ms_ = 0;
 
 // Two suites, so CTest runs them side by side.
-class FaultInjectionPoints : public FaultInjection {};
-class FaultInjectionRandom : public FaultInjection {};
+class FaultInjectionPoints : public FaultInjection {
+ public:
+  static void SetUpTestSuite() { set_up(4); }
+};
+// Longer runs, so that most random kills land part-way through one.
+class FaultInjectionRandom : public FaultInjection {
+ public:
+  static void SetUpTestSuite() { set_up(16); }
+};
 
 }  // namespace
 
@@ -172,15 +186,13 @@ TEST_F(FaultInjectionPoints, KilledAtEachPointOfACheckpointWriteResumesExactly) 
 
 TEST_F(FaultInjectionRandom, KillNineAtRandomMomentsOverShortRunsResumesExactly) {
   // Bounded: at most kKills kills, then a run to the end. Kill times spread
-  // over a whole run's length, measured here with one uninterrupted run.
+  // over most of an uninterrupted run's length (start-up included).
   constexpr int kKills = 12;
-  const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(run_tool({"train", "--config", config_, "--out", tmp_->file("timing")}).exit_code, 0);
-  const double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double run_ms = reference_ms_;
 
   const std::string run = tmp_->file("random");
   std::mt19937 rng(20261206);
-  std::uniform_real_distribution<double> when(0.1 * run_ms, 1.0 * run_ms);
+  std::uniform_real_distribution<double> when(0.05 * run_ms, 0.7 * run_ms);
   int kills = 0, resumes_seen = 0;
   for (int attempt = 0; attempt < kKills; ++attempt) {
     std::vector<std::string> args = {"train", "--config", config_, "--out", run, "--set", "runtime.log_level=info"};
@@ -203,7 +215,8 @@ TEST_F(FaultInjectionRandom, KillNineAtRandomMomentsOverShortRunsResumesExactly)
     expect_checkpoints_whole(run);
     if (WIFEXITED(status)) break;  // it finished before the kill
   }
-  EXPECT_GE(kills, kKills / 2) << "most runs should have been killed part-way";
+  // Each resumed run has fewer steps left, so late attempts may finish first; a third must be kills.
+  EXPECT_GE(kills, kKills / 3) << "too few runs were killed part-way";
   EXPECT_GE(resumes_seen, 1) << "no killed run got as far as resuming";
   finish_and_compare(run);
 }

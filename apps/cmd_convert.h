@@ -6,6 +6,8 @@
 
 #include "commands.h"
 
+#include "rgbdseg/core/camera.h"
+
 namespace rgbdseg {
 struct ConversionSummary;
 }
@@ -18,6 +20,12 @@ Command add_convert_command(CLI::App& parent);
 // Format groups, each in its own file; push one Command per format into `out`.
 void add_convert_cots_folder(CLI::App* convert, std::vector<Command>& out);  // cmd_convert_cots_folder.cpp
 void add_convert_nyuv2_seed(CLI::App* convert, std::vector<Command>& out);   // cmd_convert_nyuv2_seed.cpp
+void add_convert_annotation_tools(CLI::App* convert, std::vector<Command>& out);  // cmd_convert_annotation_tools.cpp
+
+// "fx,fy,cx,cy" in pixels (--intrinsics); Error with an example otherwise.
+Intrinsics parse_intrinsics(const std::string& text);
+// The CLI check of an --intrinsics option.
+CLI::Validator intrinsics_validator();
 
 // What every converter prints when done: the summary (images, instances per
 // class, skipped items with reasons) on stderr, the annotations path on stdout.

@@ -36,18 +36,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// "fx,fy,cx,cy" in pixels.
-Intrinsics parse_intrinsics(const std::string& text) {
-  Intrinsics k;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%lf,%lf,%lf,%lf%c", &k.fx, &k.fy, &k.cx, &k.cy, &extra) != 4 || !(k.fx > 0) ||
-      !(k.fy > 0)) {
-    throw Error("expected fx,fy,cx,cy in pixels with positive focal lengths, e.g. "
-                "518.9,519.5,325.6,253.7; got \"" + text + "\"");
-  }
-  return k;
-}
-
 int run_convert_cots(const CotsArgs& args) {
   const Config config = start_command("convert cots", args.common);
   CotsOptions options;
@@ -150,14 +138,7 @@ void add_convert_cots_folder(CLI::App* convert, std::vector<Command>& out) {
         ->capture_default_str()
         ->check(positive_number());
     cmd->add_option("--intrinsics", args->intrinsics, "camera intrinsics fx,fy,cx,cy in pixels, for every image")
-        ->check([](const std::string& text) {
-          try {
-            parse_intrinsics(text);
-            return std::string();
-          } catch (const Error& e) {
-            return std::string(e.what());
-          }
-        });
+        ->check(intrinsics_validator());
     add_common_options(*cmd, args->common, /*with_config=*/false);
     out.push_back({cmd, [args] { return run_convert_folder(*args); }});
   }

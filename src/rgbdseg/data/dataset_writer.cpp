@@ -40,9 +40,10 @@ DatasetWriter::~DatasetWriter() {
   for (const auto& p : children) fs::remove_all(p, ec);
 }
 
-void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::Mat& depth_m,
-                        const std::vector<InstanceMask>& instances, const std::optional<Intrinsics>& intrinsics,
-                        const std::string& source) {
+DatasetWriter::PendingImage DatasetWriter::write_image_files(const std::string& stem, const cv::Mat& rgb,
+                                                             const cv::Mat& depth_m,
+                                                             const std::optional<Intrinsics>& intrinsics,
+                                                             const std::string& source) {
   const std::string what = source.empty() ? stem : source;
   if (rgb.empty() || depth_m.empty()) throw Error(what + ": empty colour or depth image");
   if (rgb.size() != depth_m.size()) {
@@ -55,16 +56,6 @@ void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::M
   img.height = rgb.rows;
   img.width = rgb.cols;
   img.intrinsics = intrinsics;
-  for (const auto& inst : instances) {
-    if (inst.mask.size() != rgb.size() || inst.mask.type() != CV_8UC1) {
-      throw Error(what + ": instance mask must be 8-bit, single channel, image size");
-    }
-    const cv::Mat mask = inst.mask.isContinuous() ? inst.mask : inst.mask.clone();
-    const Rle rle = rle_encode(mask.ptr<uint8_t>(), mask.rows, mask.cols);
-    if (rle_area(rle) == 0) continue;
-    img.masks.emplace_back(inst.category_id, rle_to_string(rle));
-    img.crowd.push_back(inst.iscrowd);
-  }
   const std::string dir_rgb = out_dir_ + "/rgb/" + stem + ".png", dir_depth = out_dir_ + "/depth/" + stem + ".png";
   if (stem.find('/') != std::string::npos) {
     make_directories(std::filesystem::path(dir_rgb).parent_path().string());
@@ -72,9 +63,46 @@ void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::M
   }
   write_rgb_png(dir_rgb, rgb);
   write_depth_png16_mm(dir_depth, depth_m);
+  return img;
+}
+
+void DatasetWriter::record(PendingImage img) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) throw Error(out_dir_ + ": add() after finish()");
   images_.push_back(std::move(img));
+}
+
+void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::Mat& depth_m,
+                        const std::vector<InstanceMask>& instances, const std::optional<Intrinsics>& intrinsics,
+                        const std::string& source) {
+  const std::string what = source.empty() ? stem : source;
+  std::vector<std::pair<int64_t, std::string>> masks;
+  std::vector<bool> crowd;
+  for (const auto& inst : instances) {
+    if (inst.mask.size() != rgb.size() || inst.mask.type() != CV_8UC1) {
+      throw Error(what + ": instance mask must be 8-bit, single channel, image size");
+    }
+    const cv::Mat mask = inst.mask.isContinuous() ? inst.mask : inst.mask.clone();
+    const Rle rle = rle_encode(mask.ptr<uint8_t>(), mask.rows, mask.cols);
+    if (rle_area(rle) == 0) continue;
+    masks.emplace_back(inst.category_id, rle_to_string(rle));
+    crowd.push_back(inst.iscrowd);
+  }
+  PendingImage img = write_image_files(stem, rgb, depth_m, intrinsics, source);
+  img.masks = std::move(masks);
+  img.crowd = std::move(crowd);
+  record(std::move(img));
+}
+
+void DatasetWriter::add_coco(const std::string& stem, int64_t image_id, const cv::Mat& rgb, const cv::Mat& depth_m,
+                             nlohmann::ordered_json annotations, const std::optional<Intrinsics>& intrinsics,
+                             const std::string& source) {
+  if (image_id <= 0) throw Error((source.empty() ? stem : source) + ": image id must be positive");
+  if (!annotations.is_array()) throw Error((source.empty() ? stem : source) + ": annotations must be a list");
+  PendingImage img = write_image_files(stem, rgb, depth_m, intrinsics, source);
+  img.image_id = image_id;
+  img.coco_annotations = std::move(annotations);
+  record(std::move(img));
 }
 
 void DatasetWriter::skip(const std::string& item, const std::string& reason) {
@@ -89,6 +117,16 @@ ConversionSummary DatasetWriter::finish() {
   for (size_t i = 1; i < images_.size(); ++i) {
     if (images_[i].stem == images_[i - 1].stem) throw Error(out_dir_ + ": two images named '" + images_[i].stem + "'");
   }
+  const size_t kept_ids = static_cast<size_t>(
+      std::count_if(images_.begin(), images_.end(), [](const PendingImage& p) { return p.image_id > 0; }));
+  if (kept_ids != 0 && kept_ids != images_.size()) throw Error(out_dir_ + ": add() and add_coco() mixed in one dataset");
+  if (kept_ids != 0) {
+    std::vector<int64_t> ids;
+    for (const auto& p : images_) ids.push_back(p.image_id);
+    std::sort(ids.begin(), ids.end());
+    const auto dup = std::adjacent_find(ids.begin(), ids.end());
+    if (dup != ids.end()) throw Error(out_dir_ + ": two images with id " + std::to_string(*dup));
+  }
   std::map<int64_t, std::string> names(categories_.begin(), categories_.end());
   nlohmann::ordered_json coco;
   coco["info"] = {{"description", description_}, {"format", "rgbdseg canonical RGB-D dataset"}, {"version", 1}};
@@ -97,10 +135,10 @@ ConversionSummary DatasetWriter::finish() {
   coco["categories"] = nlohmann::ordered_json::array();
   for (const auto& [id, name] : categories_) coco["categories"].push_back({{"id", id}, {"name", name}});
   ConversionSummary summary;
-  int64_t ann_id = 1;
+  int64_t ann_id = 1, coco_instances = 0;
   for (size_t i = 0; i < images_.size(); ++i) {
     const PendingImage& img = images_[i];
-    const int64_t image_id = static_cast<int64_t>(i) + 1;
+    const int64_t image_id = img.image_id > 0 ? img.image_id : static_cast<int64_t>(i) + 1;
     nlohmann::ordered_json entry = {{"id", image_id},
                                     {"file_name", "rgb/" + img.stem + ".png"},
                                     {"depth_file", "depth/" + img.stem + ".png"},
@@ -113,6 +151,18 @@ ConversionSummary DatasetWriter::finish() {
     }
     if (!img.source.empty()) entry["source"] = img.source;
     coco["images"].push_back(entry);
+    for (auto ann : img.coco_annotations) {  // add_coco: as given
+      const int64_t cat = ann.value("category_id", int64_t{0});
+      const auto name = names.find(cat);
+      if (name == names.end()) {
+        throw Error(out_dir_ + ": image '" + img.stem + "' has category id " + std::to_string(cat) +
+                    " that is not among the dataset's categories");
+      }
+      ann["image_id"] = image_id;
+      coco["annotations"].push_back(std::move(ann));
+      ++summary.instances_per_category[name->second];
+      ++coco_instances;
+    }
     for (size_t k = 0; k < img.masks.size(); ++k) {
       const auto& [cat, counts] = img.masks[k];
       const auto name = names.find(cat);
@@ -134,7 +184,7 @@ ConversionSummary DatasetWriter::finish() {
   }
   summary.annotations_path = out_dir_ + "/annotations.json";
   summary.images = static_cast<int64_t>(images_.size());
-  summary.instances = ann_id - 1;
+  summary.instances = ann_id - 1 + coco_instances;
   summary.skipped = skipped_;
   write_file_atomic(summary.annotations_path, coco.dump() + "\n");
   return summary;
@@ -158,6 +208,7 @@ std::string format_summary(const ConversionSummary& s, size_t max_skipped_listed
     }
     if (s.skipped.size() > max_skipped_listed) out += "\n  ...";
   }
+  for (const auto& note : s.notes) out += "\nnote: " + note;
   return out;
 }
 

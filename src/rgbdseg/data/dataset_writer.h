@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core/mat.hpp>
 
 #include "rgbdseg/core/camera.h"
@@ -34,6 +35,7 @@ struct ConversionSummary {
   int64_t instances = 0;
   std::map<std::string, int64_t> instances_per_category;  // by name
   std::vector<std::pair<std::string, std::string>> skipped;  // (item, reason)
+  std::vector<std::string> notes;  // what the user should know about the data (converters add them)
 };
 
 class DatasetWriter {
@@ -50,6 +52,14 @@ class DatasetWriter {
               const std::vector<InstanceMask>& instances, const std::optional<Intrinsics>& intrinsics = {},
               const std::string& source = "");
 
+  // An image whose annotations are COCO objects already (`rgbdseg convert
+  // coco-depth`): they are written as given (segmentation polygons or RLE,
+  // area, bbox, iscrowd, id and any other keys), and the image keeps
+  // `image_id`. A dataset is written either all by add() or all by add_coco().
+  void add_coco(const std::string& stem, int64_t image_id, const cv::Mat& rgb, const cv::Mat& depth_m,
+                nlohmann::ordered_json annotations, const std::optional<Intrinsics>& intrinsics = {},
+                const std::string& source = "");
+
   // Records an input item that was not converted, with the reason (shown in the summary).
   void skip(const std::string& item, const std::string& reason);
 
@@ -65,7 +75,13 @@ class DatasetWriter {
     std::optional<Intrinsics> intrinsics;
     std::vector<std::pair<int64_t, std::string>> masks;  // (category, compressed RLE counts)
     std::vector<bool> crowd;
+    int64_t image_id = 0;                  // add_coco: the id it keeps
+    nlohmann::ordered_json coco_annotations;  // add_coco: written as given
   };
+  // Checks sizes and writes DIR/rgb and DIR/depth; returns the entry without annotations.
+  PendingImage write_image_files(const std::string& stem, const cv::Mat& rgb, const cv::Mat& depth_m,
+                                 const std::optional<Intrinsics>& intrinsics, const std::string& source);
+  void record(PendingImage img);
   std::string out_dir_;
   std::vector<std::pair<int64_t, std::string>> categories_;
   std::string description_;

@@ -1,0 +1,121 @@
+#include "rgbdseg/data/annotation_import.h"
+
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "rgbdseg/core/error.h"
+#include "rgbdseg/core/file_util.h"
+
+namespace rgbdseg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> depth_candidates(const DepthLookup& d, const std::string& relative_image) {
+  const fs::path rel = fs::path(relative_image).lexically_normal();
+  const std::string stem = rel.stem().string() + d.suffix;
+  std::vector<fs::path> bases;
+  const fs::path parent = rel.parent_path();
+  const bool leaves_root = !parent.empty() && (parent.is_absolute() || *parent.begin() == "..");
+  if (!parent.empty() && !leaves_root) bases.push_back(fs::path(d.dir) / parent / stem);
+  bases.push_back(fs::path(d.dir) / stem);
+  std::vector<std::string> out;
+  for (const auto& base : bases) {
+    for (const char* ext : {".png", ".tif", ".tiff", ".PNG", ".TIF", ".TIFF"}) out.push_back(base.string() + ext);
+  }
+  return out;
+}
+
+bool is_file(const std::string& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+}  // namespace
+
+std::string DepthLookup::find(const std::string& relative_image) const {
+  for (const auto& c : depth_candidates(*this, relative_image)) {
+    if (is_file(c)) return c;
+  }
+  return "";
+}
+
+std::string DepthLookup::expected(const std::string& relative_image) const {
+  return depth_candidates(*this, relative_image).front();
+}
+
+std::vector<std::pair<int64_t, std::string>> load_category_list(const std::string& path) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::set<std::string> names;
+  std::set<int64_t> ids;
+  auto add = [&](int64_t id, const std::string& name, const std::string& where) {
+    if (name.empty()) throw Error(path + ": " + where + ": empty category name");
+    if (!names.insert(name).second) throw Error(path + ": " + where + ": category '" + name + "' listed twice");
+    if (id <= 0) throw Error(path + ": " + where + ": category id " + std::to_string(id) + " is not positive");
+    if (!ids.insert(id).second) throw Error(path + ": " + where + ": category id " + std::to_string(id) + " listed twice");
+    out.emplace_back(id, name);
+  };
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".json") {
+    const nlohmann::ordered_json j = read_json_file(path);
+    if (!j.is_object() || !j.contains("categories") || !j["categories"].is_array()) {
+      throw Error(path + ": expected a COCO file with a \"categories\" list");
+    }
+    size_t k = 0;
+    for (const auto& c : j["categories"]) {
+      const std::string where = "categories[" + std::to_string(k++) + "]";
+      if (!c.is_object() || !c.contains("id") || !c["id"].is_number_integer() || !c.contains("name") ||
+          !c["name"].is_string()) {
+        throw Error(path + ": " + where + ": expected {\"id\": <integer>, \"name\": <string>}");
+      }
+      add(c["id"].get<int64_t>(), c["name"].get<std::string>(), where);
+    }
+  } else {
+    std::istringstream in(read_file(path));
+    std::string line;
+    int line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t a = 0, b = line.size();
+      while (a < b && std::isspace(static_cast<unsigned char>(line[a]))) ++a;
+      while (b > a && std::isspace(static_cast<unsigned char>(line[b - 1]))) --b;
+      const std::string name = line.substr(a, b - a);
+      if (name.empty() || name[0] == '#' || name == "__ignore__" || name == "_background_") continue;
+      add(static_cast<int64_t>(out.size()) + 1, name, "line " + std::to_string(line_no));
+    }
+  }
+  if (out.empty()) throw Error(path + ": lists no category");
+  return out;
+}
+
+std::string find_image_file(const std::string& base) {
+  for (const char* ext : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".PNG", ".JPG", ".JPEG", ".BMP", ".TIF",
+                          ".TIFF"}) {
+    if (is_file(base + ext)) return base + ext;
+  }
+  return "";
+}
+
+std::string roboflow_original_stem(const std::string& stem) {
+  // <original>_<ext>.rf.<hex>
+  const size_t rf = stem.rfind(".rf.");
+  if (rf == std::string::npos || rf + 4 >= stem.size()) return stem;
+  for (size_t i = rf + 4; i < stem.size(); ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(stem[i]))) return stem;
+  }
+  const size_t us = stem.rfind('_', rf);
+  if (us == std::string::npos || us == 0 || us + 1 == rf) return stem;
+  for (size_t i = us + 1; i < rf; ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(stem[i]))) return stem;
+  }
+  return stem.substr(0, us);
+}
+
+}  // namespace rgbdseg

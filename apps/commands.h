@@ -15,6 +15,7 @@ Command add_show_command(CLI::App& parent);
 Command add_bag_command(CLI::App& parent);
 Command add_capture_command(CLI::App& parent);
 Command add_plot_command(CLI::App& parent);
+Command add_compare_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 Command add_predict_command(CLI::App& parent);

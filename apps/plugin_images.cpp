@@ -8,6 +8,7 @@ extern "C" void rgbdseg_register_commands(CLI::App* app, std::vector<rgbdseg::ap
   commands->push_back(add_show_command(*app));
   commands->push_back(add_plot_command(*app));
   commands->push_back(add_convert_command(*app));
+  commands->push_back(add_compare_command(*app));
   commands->push_back(add_bag_command(*app));
   commands->push_back(add_capture_command(*app));
 }

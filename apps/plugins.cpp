@@ -18,7 +18,10 @@ const std::vector<CommandInfo>& command_table() {
       {"synth", "write synthetic RGB-D tabletop scenes as a canonical dataset", "images"},
       {"show", "write RGB | depth | instances PNGs of a dataset to check it by eye", "images"},
       {"plot", "draw training curves (loss, learning rate, eval AP) from a training log", "images"},
-      {"convert", "write a canonical RGB-D dataset from NYUv2, COTS, the research code's format or a folder", "images"},
+      {"convert", "write a canonical RGB-D dataset from NYUv2, COTS, the research code's format, a folder or an "
+                  "annotation tool's export (LabelMe, COCO, CVAT)", "images"},
+      {"compare", "compare models' predictions on one dataset: COCO tables, error breakdown, side-by-side frames",
+       "images"},
       {"bag", "read RealSense recordings (.bag): info, export", "images"},
       {"capture", "frames from a RealSense D4xx through V4L2 (depth aligned to colour) as a canonical dataset", "images"},
       {"demo", "the main job on built-in synthetic data: train, evaluate, predict, end to end", "torch"},

@@ -53,30 +53,7 @@ void write_overlay_video(const std::vector<std::string>& overlay_pngs, const std
   video.release();
 }
 
-std::vector<std::string> prediction_names(const RgbdDataset& dataset) {
-  std::vector<std::string> names;
-  std::set<std::string> taken;
-  for (const CocoImage& img : dataset.coco.images) {
-    fs::path rel = fs::path(img.file_name).lexically_normal();
-    // Absolute paths (images given on the command line) and paths leaving the
-    // dataset's folder keep their file name only.
-    const bool outside = rel.is_absolute() || (rel.begin() != rel.end() && *rel.begin() == "..");
-    if (outside) rel = rel.filename();
-    if (std::distance(rel.begin(), rel.end()) > 1) {
-      const std::string top = rel.begin()->string();
-      if (top == "rgb" || top == "color" || top == "colour") rel = rel.lexically_relative(top);
-    }
-    std::string name = rel.replace_extension().generic_string();
-    if (name.empty()) name = std::to_string(img.id);
-    // Same name twice (e.g. a.png and a.jpg): the image id makes it unique.
-    if (!taken.insert(name).second) {
-      name += "_id" + std::to_string(img.id);
-      taken.insert(name);
-    }
-    names.push_back(name);
-  }
-  return names;
-}
+std::vector<std::string> prediction_names(const RgbdDataset& dataset) { return image_output_names(dataset.coco.images); }
 
 namespace {
 

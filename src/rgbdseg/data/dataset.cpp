@@ -1,7 +1,9 @@
 #include "rgbdseg/data/dataset.h"
 
 #include <filesystem>
+#include <iterator>
 #include <mutex>
+#include <set>
 
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/core/parallel.h"
@@ -103,6 +105,29 @@ RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& opt
   }
   for (const auto& anns : ds.annotations_of_image) w.images_without_objects += anns.empty();
   return ds;
+}
+
+std::vector<std::string> image_output_names(const std::vector<CocoImage>& images) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  for (const CocoImage& img : images) {
+    fs::path rel = fs::path(img.file_name).lexically_normal();
+    const bool outside = rel.is_absolute() || (rel.begin() != rel.end() && *rel.begin() == "..");
+    if (outside) rel = rel.filename();
+    if (std::distance(rel.begin(), rel.end()) > 1) {
+      const std::string top = rel.begin()->string();
+      if (top == "rgb" || top == "color" || top == "colour") rel = rel.lexically_relative(top);
+    }
+    std::string name = rel.replace_extension().generic_string();
+    if (name.empty()) name = std::to_string(img.id);
+    if (!taken.insert(name).second) {  // a.png and a.jpg: the id makes it unique
+      name += "_id" + std::to_string(img.id);
+      taken.insert(name);
+    }
+    names.push_back(name);
+  }
+  return names;
 }
 
 }  // namespace rgbdseg

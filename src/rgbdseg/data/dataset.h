@@ -44,4 +44,11 @@ struct RgbdDataset {
 
 RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& options = {});
 
+// A unique output name per image (predict's overlays/NAME.png, compare's
+// frames/NAME.png): file_name without extension and without a leading rgb/,
+// color/ or colour/ folder (rgb/part2/mugs/3.png -> part2/mugs/3); absolute
+// paths and paths leaving the dataset's folder keep the file name only; a
+// name taken twice gets "_id<image id>".
+std::vector<std::string> image_output_names(const std::vector<CocoImage>& images);
+
 }  // namespace rgbdseg

@@ -41,8 +41,9 @@ struct CvatArgs : ToolArgs {
 };
 
 const char* const kDepthFooter =
-    "Depth is found by name: for the image sub/a.jpg, DEPTH_DIR/sub/a<suffix>.png (or .tif), then\n"
-    "DEPTH_DIR/a<suffix>.png. 16-bit depth is millimetres unless --depth-scale says otherwise.\n"
+    "Depth is found by name: for the image rgb/sub/a.jpg, the first of DEPTH_DIR/rgb/sub/a<suffix>.png\n"
+    "(or .tif), DEPTH_DIR/sub/a<suffix>.png and DEPTH_DIR/a<suffix>.png. 16-bit depth is millimetres\n"
+    "unless --depth-scale says otherwise.\n"
     "Images without depth are skipped and listed in the summary.";
 
 void add_tool_options(CLI::App* cmd, ToolArgs& a, bool with_categories) {

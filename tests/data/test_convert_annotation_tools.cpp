@@ -576,6 +576,10 @@ TEST(AnnotationImport, DepthLookupCategoryListsAndRoboflowNames) {
   EXPECT_EQ(d.find("sub/a.jpg"), tmp.file("d/sub/a_depth.png"));
   EXPECT_EQ(d.find("other/b.jpg"), tmp.file("d/b_depth.tif"));
   EXPECT_EQ(d.find("../b.png"), tmp.file("d/b_depth.tif"));
+  EXPECT_EQ(d.find("rgb/sub/a.png"), tmp.file("d/sub/a_depth.png")) << "leading folders dropped";
+  EXPECT_EQ(d.find("../sub/a.png"), tmp.file("d/sub/a_depth.png"));
+  write_depth(tmp.file("d/rgb/sub/a_depth.png"));
+  EXPECT_EQ(d.find("rgb/sub/a.png"), tmp.file("d/rgb/sub/a_depth.png")) << "the longest path first";
   EXPECT_EQ(d.find("c.png"), "");
   EXPECT_EQ(d.expected("c.png"), tmp.file("d/c_depth.png"));
 

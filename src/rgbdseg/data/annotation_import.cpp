@@ -19,11 +19,22 @@ namespace {
 std::vector<std::string> depth_candidates(const DepthLookup& d, const std::string& relative_image) {
   const fs::path rel = fs::path(relative_image).lexically_normal();
   const std::string stem = rel.stem().string() + d.suffix;
+  // The image's folders below its root, then with leading folders dropped one
+  // by one (rgb/part2/a.png -> part2/a, then a), so DIR may mirror any part of it.
   std::vector<fs::path> bases;
-  const fs::path parent = rel.parent_path();
-  const bool leaves_root = !parent.empty() && (parent.is_absolute() || *parent.begin() == "..");
-  if (!parent.empty() && !leaves_root) bases.push_back(fs::path(d.dir) / parent / stem);
-  bases.push_back(fs::path(d.dir) / stem);
+  std::vector<fs::path> folders;
+  for (const auto& part : rel.parent_path()) {
+    if (part == ".." || part == "." || part.empty() || part == rel.root_path()) {
+      folders.clear();  // nothing above a "..": DIR never reaches outside itself
+      continue;
+    }
+    folders.push_back(part);
+  }
+  for (size_t first = 0; first <= folders.size(); ++first) {
+    fs::path base = d.dir;
+    for (size_t k = first; k < folders.size(); ++k) base /= folders[k];
+    bases.push_back(base / stem);
+  }
   std::vector<std::string> out;
   for (const auto& base : bases) {
     for (const char* ext : {".png", ".tif", ".tiff", ".PNG", ".TIF", ".TIFF"}) out.push_back(base.string() + ext);

@@ -13,9 +13,10 @@
 namespace rgbdseg {
 
 // Annotation tools know nothing of depth: the depth image of a colour image is
-// found by name. For a colour image at IMAGE_ROOT/sub/a.jpg it is the first of
-//   DIR/sub/a<suffix>.png|tif|tiff   (the same sub-folder), then
-//   DIR/a<suffix>.png|tif|tiff       (a flat depth folder).
+// found by name. For a colour image at IMAGE_ROOT/rgb/sub/a.jpg it is the first of
+//   DIR/rgb/sub/a<suffix>.png|tif|tiff   (the same folders), then
+//   DIR/sub/a<suffix>.png|tif|tiff       (leading folders dropped one by one), then
+//   DIR/a<suffix>.png|tif|tiff           (a flat depth folder).
 struct DepthLookup {
   std::string dir;     // required
   std::string suffix;  // e.g. "_depth": a.jpg -> a_depth.png

@@ -408,6 +408,23 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
   const std::string bag_cut = file("cut.bag");
   write("cut.bag", "#ROSBAG V2.0\n\x04\x00\x00\x00");
   const std::string config_wrong = write("wrong_config.json", R"({"train": {"max_steps": "many"}})");
+  // Annotation-tool exports: a LabelMe folder (good, empty JSON, text as its image), a COCO file cut short.
+  const std::string good_depth = good + "/depth";
+  auto labelme = [&](const std::string& name, const std::string& json, const std::string& image) {
+    if (!image.empty()) {
+      fs::create_directories(file("labelme/" + name));
+      fs::copy_file(image, file("labelme/" + name + "/a.png"), fs::copy_options::overwrite_existing);
+    }
+    write("labelme/" + name + "/a.json", json);
+    return file("labelme/" + name);
+  };
+  const std::string labelme_json =
+      R"({"shapes": [{"label": "mug", "points": [[10, 10], [30, 10], [30, 30]], "shape_type": "polygon"}], "imagePath": "a.png"})";
+  const std::string labelme_good = labelme("good", labelme_json, rgb_);
+  const std::string labelme_empty = labelme("empty", "", "");
+  const std::string labelme_text = labelme("text", labelme_json, file("text.png"));
+  const std::string coco_cut = write("coco/cut.json", read_file(data_).substr(0, 40));
+  const std::string no_detections = write("no_detections.json", "[]");
   run_matrix({
       {"synth: output under a file", {"synth", "--out", under_a_file(rgb_), "--num", "1"}, 1, "000000.png/out", ""},
       {"synth: disk full", {"synth", "--out", o, "--num", "2", "--size", "48x64"}, 1, "(File too large)", o, 3000},
@@ -428,6 +445,20 @@ TEST_F(BadInputImages, EachBrokenInputIsOneLineAndLeavesNothing) {
       {"convert seed: empty list", {"convert", "seed", "--json", file("empty.json"), "--label2id", file("empty.json"), "--out", o},
        1, "empty.json", o},
       {"convert cots: not the COTS folder", {"convert", "cots", "--root", good, "--out", o}, 1, good, o},
+      {"convert labelme: empty JSON", {"convert", "labelme", "--root", labelme_empty, "--depth-dir", good_depth, "--out", o},
+       1, labelme_empty + "/a.json", o},
+      {"convert labelme: text as colour", {"convert", "labelme", "--root", labelme_text, "--depth-dir", good_depth, "--out", o},
+       1, labelme_text + "/a.png", o},
+      {"convert labelme: disk full", {"convert", "labelme", "--root", labelme_good, "--depth-dir", good_depth, "--out", o},
+       1, "(File too large)", o, 3000},
+      {"convert coco-depth: cut short", {"convert", "coco-depth", "--annotations", coco_cut, "--depth-dir", good_depth, "--out", o},
+       1, coco_cut, o},
+      {"convert cvat-masks: not a CVAT export", {"convert", "cvat-masks", "--root", good, "--depth-dir", good_depth, "--out", o},
+       1, good + ": no labelmap.txt", o},
+      {"compare: empty results", {"compare", "--data", data_, "--results", file("empty.json"), "--out", o}, 1, "empty.json", o},
+      {"compare: output under a file", {"compare", "--data", data_, "--results", no_detections, "--out", under_a_file(rgb_)}, 1,
+       "000000.png/out", ""},
+      {"compare: disk full", {"compare", "--data", data_, "--results", no_detections, "--out", o}, 1, "(File too large)", o, 3000},
       {"plot: empty log", {"plot", "--log", file("empty.json"), "--out", png}, 1, "empty.json", png},
       {"plot: wrong types in the log", {"plot", "--log", log_wrong, "--out", png}, 1, "wrong.jsonl", png},
       {"plot: output under a file", {"plot", "--log", good_log, "--out", under_a_file(rgb_) + ".png"}, 1,

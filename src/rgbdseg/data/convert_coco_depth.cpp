@@ -154,12 +154,10 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
                 o.depth.expected(relative_name(gt.images[0].file_name).replace_extension(".png").generic_string()) + ")");
   }
 
-  std::atomic<int64_t> done{0}, crowd{0}, box_only{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex progress_mutex;
-  const int64_t total = static_cast<int64_t>(items.size());
+  std::atomic<int64_t> crowd{0};
+  ConversionTracker tracker(writer, static_cast<int64_t>(items.size()), progress);
   parallel_for(items.size(), o.threads, [&](size_t q) {
-    if (cancelled) return;
+    if (tracker.cancelled()) return;
     const size_t i = items[q];
     const CocoImage& img = gt.images[i];
     const cv::Mat rgb = read_rgb(rgb_of[i]);
@@ -175,7 +173,6 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
       const CocoObject& a = gt.annotations[k];
       if (rle_area(a.mask) == 0) {
         writer.skip(img.file_name + ": annotation " + std::to_string(a.id), "no mask (an empty segmentation: a box only)");
-        ++box_only;
         continue;
       }
       Json ann = raw_annotations[k];
@@ -192,13 +189,10 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
     if (stem.is_absolute() || *stem.begin() == "..") stem = stem.filename();
     writer.add_coco(stem.replace_extension().generic_string(), img.id, rgb, depth_m, std::move(anns), o.intrinsics,
                     img.file_name);
-    const int64_t d = ++done;
-    if (progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      if (!progress(d, total)) cancelled = true;
-    }
+    tracker.converted();
+    tracker.step_done();
   });
-  if (cancelled) throw Error(o.out + ": conversion cancelled; annotations.json not written");
+  tracker.check_finished(o.annotations, o.out);
   ConversionSummary summary = writer.finish();
   if (crowd > 0) {
     summary.notes.push_back(std::to_string(crowd.load()) +

@@ -170,25 +170,16 @@ ConversionSummary convert_cvat_masks(const CvatMasksOptions& o, const ProgressCa
   const std::vector<std::string> names = item_names(o);
   if (names.empty()) throw Error(o.root + ": the export lists no images");
   DatasetWriter writer(o.out, categories, o.force, "rgbdseg convert cvat-masks " + o.root);
-  std::atomic<int64_t> done{0}, added{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex progress_mutex;
-  std::string first_skip;
-  auto skip_image = [&](const std::string& item, const std::string& reason) {
-    writer.skip(item, reason);
-    std::lock_guard<std::mutex> lock(progress_mutex);
-    if (first_skip.empty()) first_skip = item + ": " + reason;
-  };
-  const int64_t total = static_cast<int64_t>(names.size());
+  ConversionTracker tracker(writer, static_cast<int64_t>(names.size()), progress);
   parallel_for(names.size(), o.threads, [&](size_t i) {
-    if (cancelled) return;
+    if (tracker.cancelled()) return;
     const std::string& name = names[i];
     const std::string image_path = find_image_file((images / name).string());
     const std::string depth_path = o.depth.find(name + ".png");
     if (image_path.empty()) {
-      skip_image(name, "no image file " + (images / name).string() + ".jpg (or .png, ...)");
+      tracker.skip_image(name, "no image file " + (images / name).string() + ".jpg (or .png, ...)");
     } else if (depth_path.empty()) {
-      skip_image(name, "no depth file " + o.depth.expected(name + ".png"));
+      tracker.skip_image(name, "no depth file " + o.depth.expected(name + ".png"));
     } else {
       const cv::Mat rgb = read_rgb(image_path);
       const cv::Mat depth_m = read_depth(depth_path, o.depth.read);
@@ -246,18 +237,11 @@ ConversionSummary convert_cvat_masks(const CvatMasksOptions& o, const ProgressCa
         }
       }
       writer.add(name, rgb, depth_m, instances, o.intrinsics, name);
-      ++added;
+      tracker.converted();
     }
-    const int64_t d = ++done;
-    if (progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      if (!progress(d, total)) cancelled = true;
-    }
+    tracker.step_done();
   });
-  if (cancelled) throw Error(o.out + ": conversion cancelled; annotations.json not written");
-  if (added == 0) {
-    throw Error(o.root + ": no image could be converted (" + std::to_string(total) + " skipped, e.g. " + first_skip + ")");
-  }
+  tracker.check_finished(o.root, o.out);
   return writer.finish();
 }
 

@@ -355,27 +355,18 @@ ConversionSummary convert_folder(const FolderOptions& o, const ProgressCallback&
   std::vector<std::pair<std::string, std::string>> items(rgb.begin(), rgb.end());
 
   if (items.empty()) throw Error(rgb_dir + ": no colour images (png, jpg, bmp, tif)");
-  std::atomic<int64_t> done{0}, added{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex progress_mutex;
-  std::string first_skip;  // for the error when nothing converts
-  auto skip_image = [&](const std::string& item, const std::string& reason) {
-    writer.skip(item, reason);
-    std::lock_guard<std::mutex> lock(progress_mutex);
-    if (first_skip.empty()) first_skip = item + ": " + reason;
-  };
-  const int64_t total = static_cast<int64_t>(items.size());
+  ConversionTracker tracker(writer, static_cast<int64_t>(items.size()), progress);
   parallel_for(items.size(), o.threads, [&](size_t i) {
-    if (cancelled) return;
+    if (tracker.cancelled()) return;
     const std::string& name = items[i].first;
     const std::string& rgb_path = items[i].second;  // (not a structured binding: lambdas below capture it)
     const std::string item = rel(rgb_path);
     const auto d = depth.find(name);
     const auto a = annotations.find(name);
     if (d == depth.end()) {
-      skip_image(item, "no depth file depth/" + name + ".png (or .tif)");
+      tracker.skip_image(item, "no depth file depth/" + name + ".png (or .tif)");
     } else if (a == annotations.end()) {
-      skip_image(item, use_masks ? "no masks folder masks/" + name + "/" : "no instance map instances/" + name + ".png");
+      tracker.skip_image(item, use_masks ? "no masks folder masks/" + name + "/" : "no instance map instances/" + name + ".png");
     } else {
       const cv::Mat image = read_rgb(rgb_path);
       const cv::Mat depth_m = read_depth(d->second, o.depth);
@@ -409,18 +400,11 @@ ConversionSummary convert_folder(const FolderOptions& o, const ProgressCallback&
         }
       }
       writer.add(name, image, depth_m, instances, o.intrinsics, item);
-      ++added;
+      tracker.converted();
     }
-    const int64_t n = ++done;
-    if (progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      if (!progress(n, total)) cancelled = true;
-    }
+    tracker.step_done();
   });
-  if (cancelled) throw Error(o.out + ": conversion cancelled; annotations.json not written");
-  if (added == 0) {
-    throw Error(o.root + ": no image could be converted (" + std::to_string(total) + " skipped, e.g. " + first_skip + ")");
-  }
+  tracker.check_finished(o.root, o.out);
   return writer.finish();
 }
 

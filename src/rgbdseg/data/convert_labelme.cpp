@@ -281,13 +281,9 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
   if (items.empty()) throw Error(o.root + ": none of its .json files is a LabelMe file (no \"shapes\" list)");
 
   // Pass 2: the images.
-  std::atomic<int64_t> done{0}, added{0};
-  std::atomic<bool> cancelled{false};
-  std::mutex progress_mutex;
-  std::string first_skip;
-  const int64_t total = static_cast<int64_t>(items.size());
+  ConversionTracker tracker(writer, static_cast<int64_t>(items.size()), progress);
   parallel_for(items.size(), o.threads, [&](size_t n) {
-    if (cancelled) return;
+    if (tracker.cancelled()) return;
     const size_t i = items[n];
     const fs::path& json_path = json_files[i];
     const std::string file = json_path.string(), item = rel(json_path);
@@ -298,9 +294,7 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
         image_path.empty() ? fs::path(item).replace_extension(".png").generic_string() : rel(image_path);
     const std::string depth_path = o.depth.find(image_rel);
     if (depth_path.empty()) {
-      writer.skip(item, "no depth file " + o.depth.expected(image_rel));
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      if (first_skip.empty()) first_skip = item + ": no depth file " + o.depth.expected(image_rel);
+      tracker.skip_image(item, "no depth file " + o.depth.expected(image_rel));
     } else {
       const cv::Mat rgb = labelme_image(j, json_path, image_path);
       const int h = rgb.rows, w = rgb.cols;
@@ -369,18 +363,11 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
       }
       const std::string stem = fs::path(item).replace_extension().generic_string();
       writer.add(stem, rgb, depth_m, instances, o.intrinsics, item);
-      ++added;
+      tracker.converted();
     }
-    const int64_t d = ++done;
-    if (progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      if (!progress(d, total)) cancelled = true;
-    }
+    tracker.step_done();
   });
-  if (cancelled) throw Error(o.out + ": conversion cancelled; annotations.json not written");
-  if (added == 0) {
-    throw Error(o.root + ": no image could be converted (" + std::to_string(total) + " skipped, e.g. " + first_skip + ")");
-  }
+  tracker.check_finished(o.root, o.out);
   return writer.finish();
 }
 

@@ -190,6 +190,27 @@ ConversionSummary DatasetWriter::finish() {
   return summary;
 }
 
+void ConversionTracker::skip_image(const std::string& item, const std::string& reason) {
+  writer_.skip(item, reason);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (first_skip_.empty()) first_skip_ = item + ": " + reason;
+}
+
+void ConversionTracker::step_done() {
+  const int64_t n = ++done_;
+  if (!progress_) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!progress_(n, total_)) cancelled_ = true;
+}
+
+void ConversionTracker::check_finished(const std::string& input, const std::string& out) const {
+  if (cancelled_) throw Error(out + ": conversion cancelled; annotations.json not written");
+  if (converted_ == 0) {
+    throw Error(input + ": no image could be converted (" + std::to_string(total_) + " skipped, e.g. " + first_skip_ +
+                ")");
+  }
+}
+
 std::string format_summary(const ConversionSummary& s, size_t max_skipped_listed) {
   std::string out = std::to_string(s.images) + " images, " + std::to_string(s.instances) + " instances";
   if (!s.instances_per_category.empty()) {

@@ -9,6 +9,7 @@
 // interrupted conversion never leaves a dataset that looks complete; and a
 // writer destroyed without finish() (an error) removes what it wrote when the
 // output directory was absent or empty to begin with.
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "rgbdseg/core/camera.h"
+#include "rgbdseg/core/progress.h"
 
 namespace rgbdseg {
 
@@ -95,6 +97,33 @@ class DatasetWriter {
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
+};
+
+// The bookkeeping of a converter that converts images in parallel: progress
+// (and cancellation through it), images skipped with a reason (the first kept
+// for the error when none converts), and images converted. Thread-safe.
+class ConversionTracker {
+ public:
+  ConversionTracker(DatasetWriter& writer, int64_t total, ProgressCallback progress)
+      : writer_(writer), total_(total), progress_(std::move(progress)) {}
+  // An input image not converted, with the reason (DatasetWriter::skip).
+  void skip_image(const std::string& item, const std::string& reason);
+  void converted() { ++converted_; }
+  // One image done, converted or skipped: reports progress.
+  void step_done();
+  bool cancelled() const { return cancelled_; }
+  // Throws Error when the progress callback cancelled (naming `out`) or when no
+  // image was converted (naming `input`, with the first skip's reason).
+  void check_finished(const std::string& input, const std::string& out) const;
+
+ private:
+  DatasetWriter& writer_;
+  const int64_t total_;
+  ProgressCallback progress_;
+  std::mutex mutex_;
+  std::atomic<int64_t> done_{0}, converted_{0};
+  std::atomic<bool> cancelled_{false};
+  std::string first_skip_;
 };
 
 // A one-paragraph human summary (images, instances per class, skipped items with reasons).

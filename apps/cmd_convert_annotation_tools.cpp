@@ -89,56 +89,46 @@ DepthLookup depth_lookup(const ToolArgs& a) {
   return d;
 }
 
+// Start-up, the shared options, progress and the summary around one converter.
 template <typename Options>
-void fill_common(Options& o, const ToolArgs& a, const Config& config) {
+int run_conversion(const std::string& label, const ToolArgs& a, Options o,
+                   ConversionSummary (*convert)(const Options&, const ProgressCallback&)) {
+  const Config config = start_command(label, a.common);
   o.out = a.out;
   o.force = a.force;
   o.threads = config.runtime.threads;
   o.depth = depth_lookup(a);
   if (!a.intrinsics.empty()) o.intrinsics = parse_intrinsics(a.intrinsics);
+  ProgressBar bar(label, 0, "images");
+  const ConversionSummary summary = convert(o, bar.callback());
+  bar.finish();
+  print_conversion_summary(label, summary);
+  return 0;
 }
 
 int run_labelme(const LabelmeArgs& a) {
-  const Config config = start_command("convert labelme", a.common);
   LabelmeOptions o;
-  fill_common(o, a, config);
   o.root = a.root;
   o.categories = a.categories;
   o.overlap = a.overlap == "union" ? LabelmeOptions::Overlap::Union : LabelmeOptions::Overlap::Paint;
-  ProgressBar bar("convert labelme", 0, "images");
-  const ConversionSummary summary = convert_labelme(o, bar.callback());
-  bar.finish();
-  print_conversion_summary("convert labelme", summary);
-  return 0;
+  return run_conversion("convert labelme", a, o, &convert_labelme);
 }
 
 int run_coco_depth(const CocoDepthArgs& a) {
-  const Config config = start_command("convert coco-depth", a.common);
   CocoDepthOptions o;
-  fill_common(o, a, config);
   o.annotations = a.annotations;
   o.images = a.images;
   o.uncrowd = a.uncrowd;
-  ProgressBar bar("convert coco-depth", 0, "images");
-  const ConversionSummary summary = convert_coco_depth(o, bar.callback());
-  bar.finish();
-  print_conversion_summary("convert coco-depth", summary);
-  return 0;
+  return run_conversion("convert coco-depth", a, o, &convert_coco_depth);
 }
 
 int run_cvat_masks(const CvatArgs& a) {
-  const Config config = start_command("convert cvat-masks", a.common);
   CvatMasksOptions o;
-  fill_common(o, a, config);
   o.root = a.root;
   o.images = a.images;
   o.subset = a.subset;
   o.categories = a.categories;
-  ProgressBar bar("convert cvat-masks", 0, "images");
-  const ConversionSummary summary = convert_cvat_masks(o, bar.callback());
-  bar.finish();
-  print_conversion_summary("convert cvat-masks", summary);
-  return 0;
+  return run_conversion("convert cvat-masks", a, o, &convert_cvat_masks);
 }
 
 }  // namespace

@@ -318,6 +318,8 @@ struct RoboflowExport {
     write_image(dir + "/" + a, test_rgb(1));
     write_image(dir + "/" + b, test_rgb(2));
     write_image(dir + "/" + c, test_rgb(3));
+    write_image(dir + "/empty_png.rf." + kHex + ".jpg", test_rgb(4));  // an image without annotations
+    write_depth(depth + "/empty.png");
     write_depth(depth + "/scene 1.png");
     write_depth(depth + "/tasse à café.png");  // named by "extra"
     Json rle = {{"counts", Json::array({65, 10, 20, 10, 1095})}, {"size", Json::array({kH, kW})}};  // column-major runs
@@ -328,7 +330,9 @@ struct RoboflowExport {
             {"images", Json::array({{{"id", 5}, {"file_name", a}, {"height", kH}, {"width", kW}},
                                     {{"id", 9}, {"file_name", b}, {"height", kH}, {"width", kW},
                                      {"extra", {{"name", "tasse à café.jpg"}}}},
-                                    {{"id", 11}, {"file_name", c}, {"height", kH}, {"width", kW}}})},
+                                    {{"id", 11}, {"file_name", c}, {"height", kH}, {"width", kW}},
+                                    {{"id", 13}, {"file_name", std::string("empty_png.rf.") + kHex + ".jpg"},
+                                     {"height", kH}, {"width", kW}}})},
             {"annotations",
              Json::array({{{"id", 100}, {"image_id", 5}, {"category_id", 1},
                            {"segmentation", Json::array({Json::array({2, 2, 10, 2, 10, 10, 2, 10}),
@@ -339,6 +343,9 @@ struct RoboflowExport {
                           {{"id", 102}, {"image_id", 9}, {"category_id", 1},
                            {"segmentation", Json::array({Json::array({5, 5, 15, 5, 15, 15})})}, {"area", 50},
                            {"bbox", Json::array({5, 5, 10, 10})}, {"iscrowd", 0}},
+                          {{"id", 105}, {"image_id", 9}, {"category_id", 2},  // overlaps 102
+                           {"segmentation", Json::array({Json::array({10, 10, 20, 10, 20, 20, 10, 20})})},
+                           {"area", 100}, {"bbox", Json::array({10, 10, 10, 10})}, {"iscrowd", 0}},
                           {{"id", 103}, {"image_id", 9}, {"category_id", 2}, {"segmentation", Json::array()},
                            {"area", 20}, {"bbox", Json::array({1, 1, 4, 5})}, {"iscrowd", 0}},
                           {{"id", 104}, {"image_id", 11}, {"category_id", 1},
@@ -359,16 +366,17 @@ struct RoboflowExport {
 TEST(ConvertCocoDepth, RoboflowExportKeepsAnnotationsAsTheyAre) {
   RoboflowExport e;
   const ConversionSummary summary = convert_coco_depth(e.options());
-  EXPECT_EQ(summary.images, 2);
-  EXPECT_EQ(summary.instances, 3);
+  EXPECT_EQ(summary.images, 3);
+  EXPECT_EQ(summary.instances, 4);
   const Json written = read_json_file(summary.annotations_path);
   EXPECT_EQ(written["categories"], Json::parse(R"([{"id":1,"name":"mug"},{"id":2,"name":"book shelf"}])"));
-  ASSERT_EQ(written["images"].size(), 2u);
-  EXPECT_EQ(written["images"][0]["id"], 5);
-  EXPECT_EQ(written["images"][0]["depth_file"], std::string("depth/scene 1_png.rf.") + kHex + ".png");
-  EXPECT_EQ(written["images"][1]["id"], 9);
-  ASSERT_EQ(written["annotations"].size(), 3u);
-  for (size_t k = 0; k < 3; ++k) EXPECT_EQ(written["annotations"][k], e.coco["annotations"][k]) << "kept verbatim";
+  ASSERT_EQ(written["images"].size(), 3u);  // in file-name order, ids kept
+  EXPECT_EQ(written["images"][0]["id"], 13);
+  EXPECT_EQ(written["images"][1]["id"], 5);
+  EXPECT_EQ(written["images"][1]["depth_file"], std::string("depth/scene 1_png.rf.") + kHex + ".png");
+  EXPECT_EQ(written["images"][2]["id"], 9);
+  ASSERT_EQ(written["annotations"].size(), 4u);  // overlapping 102 and 105 both kept, as they are
+  for (size_t k = 0; k < 4; ++k) EXPECT_EQ(written["annotations"][k], e.coco["annotations"][k]) << "kept verbatim";
   const auto skipped = skipped_items(summary);
   EXPECT_THAT(skipped, Contains(HasSubstr("category 0 'objects' | no annotation uses it")));
   EXPECT_THAT(skipped, Contains(HasSubstr("nodepth_png.rf." + std::string(kHex) + ".jpg | no depth file")));
@@ -378,7 +386,7 @@ TEST(ConvertCocoDepth, RoboflowExportKeepsAnnotationsAsTheyAre) {
   EXPECT_THAT(summary.notes[0], HasSubstr("1 annotations are iscrowd=1"));
   testing::expect_valid_dataset_with_perfect_self_eval(summary.annotations_path);
   // The depth is the depth file's, in millimetres.
-  const cv::Mat d = cv::imread(e.out + "/" + written["images"][1]["depth_file"].get<std::string>(), cv::IMREAD_UNCHANGED);
+  const cv::Mat d = cv::imread(e.out + "/" + written["images"][2]["depth_file"].get<std::string>(), cv::IMREAD_UNCHANGED);
   ASSERT_EQ(d.type(), CV_16UC1);
   EXPECT_EQ(d.at<uint16_t>(3, 7), 1007);
 }
@@ -402,7 +410,7 @@ TEST(ConvertCocoDepth, AugmentedCopiesSharingOneDepthAreSkipped) {
   coco["images"].push_back({{"id", 12}, {"file_name", copy}, {"height", kH}, {"width", kW}});
   e.tmp.write("rf/train/_annotations.coco.json", coco.dump());
   const ConversionSummary summary = convert_coco_depth(e.options());
-  EXPECT_EQ(summary.images, 1);
+  EXPECT_EQ(summary.images, 2);  // tasse and the image without annotations
   EXPECT_THAT(skipped_items(summary), Contains(HasSubstr("shares depth file")));
 }
 

@@ -2,7 +2,7 @@
 # Fuzzes the parsers of outside data with libFuzzer (clang, ASan + UBSan):
 #   scripts/fuzz.sh [RUNS] [TARGET...]      (default: 1000000 runs; every target)
 # Targets (fuzz/): rosbag, safetensors, rle, coco_json, mat_v5, nyuv2_mat,
-# polygon, results_json, config. Builds build-fuzz/
+# polygon, results_json, config, labelme. Builds build-fuzz/
 # (torch-free libraries only, instrumented), seeds each corpus from the real
 # files in ../shared (RGBDSEG_SHARED_DIR), runs RUNS executions per target and
 # prints libFuzzer's last status line (executions, coverage); the full logs go
@@ -15,7 +15,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${1:-1000000}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(rosbag safetensors rle coco_json mat_v5 nyuv2_mat polygon results_json config)
+[ ${#targets[@]} -gt 0 ] || targets=(rosbag safetensors rle coco_json mat_v5 nyuv2_mat polygon results_json config labelme)
 shared="${RGBDSEG_SHARED_DIR:-$here/../shared}"
 build="$here/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$here" -B "$build" -G Ninja -DRGBDSEG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -35,6 +35,7 @@ printf '\x04\x05%s' '3202' > "$build/corpus/rle/small"
 printf '\x10\x10%s' '0`0Q1O1N2M3L4K5J6I7H8G9F:E;D<C=B>A?@' > "$build/corpus/rle/long"
 seed mat_v5 "$shared"/data/nyuv2-samples/meta/*.mat
 RGBDSEG_FUZZ_SEED_DIR="$build/corpus/nyuv2_mat" "$build/bin/fuzz_nyuv2_mat" >/dev/null 2>&1 || true
+RGBDSEG_FUZZ_SEED_DIR="$build/corpus/labelme" "$build/bin/fuzz_labelme" >/dev/null 2>&1 || true
 seed results_json $(find "$shared/golden" -name '*results*.json' -size -256k 2>/dev/null | head -20)
 mkdir -p "$build/corpus/results_json"
 printf '%s' '[{"image_id":1,"category_id":1,"score":0.9,"segmentation":{"size":[12,16],"counts":"e01;0`0"}},{"image_id":2,"category_id":3,"score":0.5,"bbox":[0,0,2,2]}]' \

@@ -266,6 +266,10 @@ TEST(ConvertLabelme, MalformedFilesAreOneLineErrorsNamingTheFile) {
        "\"mask\" is not base64 data"},
       {Json::array({[] { Json m = shape("mug", "mask", points({{0, 0}, {9, 9}})); m["mask"] = png_base64(bag_box()); return m; }()}),
        "mask is 8x5 pixels but its corners span 10x10"},
+      {Json::array({[] { Json m = shape("mug", "mask", points({{0, 0}, {49, 39}})); m["mask"] = png_base64(cv::Mat(40, 50, CV_8UC1, cv::Scalar(1))); return m; }()}),
+       "mask is 50x40 pixels, larger than the 40x30 image"},
+      {Json::array({[] { Json m = shape("mug", "mask", points({{0, 0}, {3, 3}})); m["mask"] = "AAAAAAAA"; return m; }()}),
+       "\"mask\": not a readable image"},
   };
   for (const auto& c : cases) {
     ScopedTempDir tmp;

@@ -19,6 +19,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/parallel.h"
 #include "rgbdseg/data/convert_folder.h"
+#include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
 
 namespace rgbdseg {
@@ -137,6 +138,12 @@ cv::Mat shape_mask(const Json& shape, const std::string& type, const std::string
     if (!shape.contains("mask") || !shape["mask"].is_string()) throw Error(where + ": a mask shape without \"mask\" data");
     const auto png = base64_decode(shape["mask"].get<std::string>());
     if (!png || png->empty()) throw Error(where + ": \"mask\" is not base64 data");
+    // The size from the header first: a damaged mask must not allocate a huge image.
+    const ImageSize size = image_size_of_bytes(*png, where + ": \"mask\"");
+    if (size.width > w || size.height > h) {
+      throw Error(where + ": mask is " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                  " pixels, larger than the " + std::to_string(w) + "x" + std::to_string(h) + " image");
+    }
     cv::Mat bits = cv::imdecode(*png, cv::IMREAD_GRAYSCALE);
     if (bits.empty()) throw Error(where + ": \"mask\" is not a PNG image");
     // The first corner anchors the mask (LabelMe rounds it); the mask's own size
@@ -182,6 +189,12 @@ cv::Mat labelme_image(const Json& j, const fs::path& json_path, const fs::path& 
   if (j.contains("imageData") && j["imageData"].is_string() && !j["imageData"].get<std::string>().empty()) {
     const auto bytes = base64_decode(j["imageData"].get<std::string>());
     if (!bytes || bytes->empty()) throw Error(file + ": imageData is not base64 data");
+    const ImageSize size = image_size_of_bytes(*bytes, file + ": imageData");
+    constexpr int64_t kMaxSide = 1 << 15;  // what OpenCV's PNG and JPEG codecs take
+    if (size.width > kMaxSide || size.height > kMaxSide) {
+      throw Error(file + ": imageData is " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                  " pixels, more than " + std::to_string(kMaxSide) + " on a side");
+    }
     cv::Mat bgr = cv::imdecode(*bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
     if (bgr.empty()) throw Error(file + ": imageData is not an image OpenCV can decode");
     cv::Mat rgb;

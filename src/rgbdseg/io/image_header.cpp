@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <opencv2/imgcodecs.hpp>
 #include <vector>
 
@@ -18,7 +19,7 @@ uint32_t big_endian(const unsigned char* p, int n) {
 }
 
 // Walks JPEG markers to the first start-of-frame (SOF0..SOF15 except DHT/JPG/DAC).
-bool jpeg_size(std::ifstream& in, ImageSize& size) {
+bool jpeg_size(std::istream& in, ImageSize& size) {
   unsigned char b[2];
   while (in.read(reinterpret_cast<char*>(b), 2)) {
     if (b[0] != 0xFF) return false;
@@ -48,18 +49,17 @@ bool jpeg_size(std::ifstream& in, ImageSize& size) {
   return false;
 }
 
-}  // namespace
-
-ImageSize read_image_size(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open image");
+// The size from a PNG or JPEG header in `in`; `decode` for other formats.
+// Errors start with `what`.
+template <typename Decode>
+ImageSize image_size_of(std::istream& in, const std::string& what, Decode decode) {
   unsigned char head[26] = {};
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const auto got = in.gcount();
   static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (got >= 26 && std::memcmp(head, png_sig, 8) == 0 && std::memcmp(head + 12, "IHDR", 4) == 0) {
     ImageSize s{big_endian(head + 20, 4), big_endian(head + 16, 4)};
-    if (s.height <= 0 || s.width <= 0) throw Error(path + ": PNG header has a zero size");
+    if (s.height <= 0 || s.width <= 0) throw Error(what + ": PNG header has a zero size");
     const int bit_depth = head[24], colour_type = head[25];
     s.sample_type = bit_depth == 16 ? CV_16U : CV_8U;
     switch (colour_type) {
@@ -75,11 +75,24 @@ ImageSize read_image_size(const std::string& path) {
     in.seekg(2);
     ImageSize s;
     if (jpeg_size(in, s)) return s;
-    throw Error(path + ": JPEG without a readable frame header (truncated or corrupt)");
+    throw Error(what + ": JPEG without a readable frame header (truncated or corrupt)");
   }
-  const cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (m.empty()) throw Error(path + ": not a readable image");
+  const cv::Mat m = decode();
+  if (m.empty()) throw Error(what + ": not a readable image");
   return {m.rows, m.cols, m.depth(), m.channels()};
+}
+
+}  // namespace
+
+ImageSize read_image_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open image");
+  return image_size_of(in, path, [&] { return cv::imread(path, cv::IMREAD_UNCHANGED); });
+}
+
+ImageSize image_size_of_bytes(const std::vector<uint8_t>& bytes, const std::string& what) {
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  return image_size_of(in, what, [&] { return cv::imdecode(bytes, cv::IMREAD_UNCHANGED); });
 }
 
 }  // namespace rgbdseg

@@ -3,6 +3,7 @@
 // images should not cost a full decode each.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rgbdseg {
 
@@ -17,5 +18,9 @@ struct ImageSize {
 // marker) header; other formats are decoded with OpenCV. Throws Error naming the file when it is missing,
 // truncated or not an image.
 ImageSize read_image_size(const std::string& path);
+
+// The same for an image file held in memory (e.g. base64 in a JSON file), so
+// its size can be checked before decoding allocates it; errors start with `what`.
+ImageSize image_size_of_bytes(const std::vector<uint8_t>& bytes, const std::string& what);
 
 }  // namespace rgbdseg

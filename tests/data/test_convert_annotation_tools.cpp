@@ -302,6 +302,10 @@ TEST(ConvertLabelme, MalformedFilesAreOneLineErrorsNamingTheFile) {
   tmp.write("in/a.json", labelme_file("missing.png", one_mug).dump());
   write_depth(tmp.file("depth/missing.png"));
   EXPECT_THAT(error_message([&] { convert_labelme(o); }), HasSubstr("a.json: imagePath 'missing.png' not found"));
+  // An imagePath from another machine: the file of that name beside the JSON.
+  tmp.write("in/a.json", labelme_file("C:\\Users\\me\\frames\\a.png", one_mug).dump());
+  EXPECT_EQ(convert_labelme(o).images, 1);
+  fs::remove_all(o.out);
   tmp.write("in/a.json", "{\"shapes\": [");
   EXPECT_THAT(error_message([&] { convert_labelme(o); }), HasSubstr("a.json"));
 }

@@ -215,7 +215,12 @@ fs::path image_path_of(const Json& j, const fs::path& json_path) {
   std::string p = j["imagePath"].get<std::string>();
   std::replace(p.begin(), p.end(), '\\', '/');  // saved on Windows
   if (p.empty()) return {};
-  return (json_path.parent_path() / p).lexically_normal();
+  const fs::path joined = (json_path.parent_path() / p).lexically_normal();
+  // A path from another machine (C:/Users/...) or a folder moved since: the file beside the JSON.
+  const fs::path beside = json_path.parent_path() / fs::path(p).filename();
+  std::error_code ec;
+  if (!fs::exists(joined, ec) && fs::is_regular_file(beside, ec)) return beside.lexically_normal();
+  return joined;
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 //
 // Read from each *.json under ROOT (sub-folders included; files without a
 // "shapes" list are not LabelMe files and are listed as skipped):
-//   imagePath   the colour image, relative to the JSON file's folder; when
+//   imagePath   the colour image, relative to the JSON file's folder (a path
+//               that does not exist there, e.g. C:\Users\..., falls back to its
+//               file name beside the JSON); when
 //               imageData (base64 of the image file) is present it is used instead
 //               of the file, as LabelMe itself does
 //   imageHeight, imageWidth   checked against the image

@@ -302,6 +302,23 @@ TEST(ConvertLabelme, MalformedFilesAreOneLineErrorsNamingTheFile) {
   tmp.write("in/a.json", labelme_file("missing.png", one_mug).dump());
   write_depth(tmp.file("depth/missing.png"));
   EXPECT_THAT(error_message([&] { convert_labelme(o); }), HasSubstr("a.json: imagePath 'missing.png' not found"));
+  // A JPEG with an EXIF orientation (LabelMe annotates it turned; we never turn it): an APP1
+  // segment with one IFD entry, Orientation (0x0112) = 3 (180 degrees), after the SOI marker.
+  {
+    std::vector<uint8_t> jpg;
+    cv::imencode(".jpg", test_rgb(1), jpg);
+    const std::vector<uint8_t> app1 = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,  // length 34
+                                       'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,  // TIFF header, IFD at 8
+                                       0x01, 0x00,                                    // one entry
+                                       0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,
+                                       0x00, 0x00, 0x00, 0x00};                       // no next IFD
+    jpg.insert(jpg.begin() + 2, app1.begin(), app1.end());
+    tmp.write("in/turned.jpg", std::string(jpg.begin(), jpg.end()));
+    tmp.write("in/a.json", labelme_file("turned.jpg", one_mug).dump());
+    write_depth(tmp.file("depth/turned.png"));
+    EXPECT_THAT(error_message([&] { convert_labelme(o); }), HasSubstr("turned.jpg: has an EXIF orientation"));
+    fs::remove(tmp.file("in/turned.jpg"));
+  }
   // An imagePath from another machine: the file of that name beside the JSON.
   tmp.write("in/a.json", labelme_file("C:\\Users\\me\\frames\\a.png", one_mug).dump());
   EXPECT_EQ(convert_labelme(o).images, 1);

@@ -206,7 +206,20 @@ cv::Mat labelme_image(const Json& j, const fs::path& json_path, const fs::path& 
   if (!fs::is_regular_file(image_path, ec)) {
     throw Error(file + ": imagePath '" + j["imagePath"].get<std::string>() + "' not found (" + image_path.string() + ")");
   }
-  return read_rgb(image_path.string());
+  const cv::Mat rgb = read_rgb(image_path.string());
+  // LabelMe turns a photo by its EXIF orientation before it is annotated; rgbdseg never does
+  // (colour stays registered to depth), so such a file's annotations would not fit its pixels.
+  const std::string ext = lower_extension(image_path.string());
+  if (ext == "jpg" || ext == "jpeg") {
+    const cv::Mat oriented = cv::imread(image_path.string(), cv::IMREAD_COLOR);  // EXIF applied
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    if (!oriented.empty() && (oriented.size() != bgr.size() || cv::norm(oriented, bgr, cv::NORM_INF) != 0)) {
+      throw Error(image_path.string() + ": has an EXIF orientation, which LabelMe applied before annotating and "
+                  "rgbdseg does not (colour must stay registered to depth); save the image without it");
+    }
+  }
+  return rgb;
 }
 
 fs::path image_path_of(const Json& j, const fs::path& json_path) {

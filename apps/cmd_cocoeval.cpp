@@ -40,6 +40,9 @@ int run_cocoeval(const CocoEvalArgs& args) {
   const CocoGroundTruth& gt = inputs.gt;
   const CocoResults& results = inputs.results;
   const double load_s = seconds_since(t0);
+  if (const std::string w = zero_id_warning(gt); !w.empty()) {
+    RGBDSEG_LOG(Warn) << "cocoeval: " << w;
+  }
   if (results.dropped_unknown_category > 0) {
     RGBDSEG_LOG(Warn) << "cocoeval: dropped " << results.dropped_unknown_category
                       << " results whose category is not in the ground truth";

@@ -24,6 +24,7 @@
 #include "rgbdseg/core/log.h"
 #include "rgbdseg/core/parallel.h"
 #include "rgbdseg/core/progress.h"
+#include "rgbdseg/data/annotation_import.h"
 #include "rgbdseg/data/dataset.h"
 #include "rgbdseg/io/image_io.h"
 #include "rgbdseg/viz/comparison.h"
@@ -38,7 +39,7 @@ using Json = nlohmann::ordered_json;
 
 struct CompareArgs {
   CommonArgs common;
-  std::string data, out;
+  std::string data, out, images;
   std::vector<std::string> results, names;
   bool force = false, no_cats = false, ignore_unknown_categories = false;
   double score_threshold = 0.5, iou_threshold = 0.5;
@@ -256,7 +257,12 @@ int run_compare(const CompareArgs& a) {
   require_empty_output_dir(a.out, a.force);
   const CocoGroundTruth gt = load_coco_ground_truth(a.data, IouType::Segm, threads);
   if (gt.images.empty()) throw Error(a.data + ": lists no images");
-  const fs::path gt_root = fs::path(a.data).parent_path();
+  if (const std::string w = zero_id_warning(gt); !w.empty()) {
+    RGBDSEG_LOG(Warn) << "compare: " << w;
+  }
+  // Where file_name points: beside D.json (a canonical dataset), or found as convert coco-depth finds it.
+  fs::path gt_root = fs::path(a.data).parent_path();
+  if (a.frames != 0 || !a.images.empty()) gt_root = coco_image_root(a.data, gt.images, a.images);  // frames need them
   ResultsOptions results_options;
   results_options.drop_unknown_categories = a.ignore_unknown_categories;
 
@@ -426,6 +432,10 @@ Command add_compare_command(CLI::App& parent) {
       ->check(CLI::ExistingPath);
   cmd->add_option("--names", a->names, "model names, comma-separated, in --results order (default: file or folder names)")
       ->delimiter(',');
+  cmd->add_option("--images", a->images,
+                  "folder the images' file_name is relative to (default: beside --data, or ../images[/<subset>] "
+                  "for a CVAT COCO file)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "output directory (summary.md, compare.json, errors.csv, frames/)")->required();
   cmd->add_flag("--force", a->force, "write into a non-empty output directory");
   cmd->add_flag("--no-cats", a->no_cats, "class-agnostic: evaluate and match ignoring categories");

@@ -138,8 +138,8 @@ void add_convert_annotation_tools(CLI::App* convert, std::vector<Command>& out) 
     auto a = std::make_shared<LabelmeArgs>();
     CLI::App* cmd = convert->add_subcommand("labelme", "a folder of LabelMe JSON files, with depth images found by name");
     cmd->footer(std::string(
-                    "Every *.json under ROOT with a \"shapes\" list is one image (imagePath relative to the JSON, or\n"
-                    "embedded imageData). Shapes: polygon, rectangle, circle, mask; line and point shapes are skipped.\n"
+                    "Every *.json under ROOT with a \"shapes\" list is one image (imagePath relative to the JSON, else\n"
+                    "the embedded imageData). Shapes: polygon, rectangle, circle, mask; line and point shapes are skipped.\n"
                     "Shapes with the same label and group_id are one object. Later shapes cover earlier ones\n"
                     "(--overlap paint, as LabelMe's label images) unless --overlap union; a shape labelled\n"
                     "_background_ or __ignore__ cuts a hole. Categories: labels in sorted order, ids 1..N, or\n"

@@ -84,7 +84,9 @@ int run_eval(EvalArgs args) {
     write_file_atomic(args.json_out, j.dump(2) + "\n");
   }
   for (const auto& line : r.coco.summary_lines) std::printf("%s\n", line.c_str());
-  if (!args.json_out.empty()) RGBDSEG_LOG(Info) << "eval: wrote " << args.json_out;
+  if (!args.json_out.empty()) {
+    RGBDSEG_LOG(Info) << "eval: wrote " << args.json_out;
+  }
   return 0;
 }
 

@@ -134,3 +134,24 @@ TEST(ErrorAnalysis, AgreesWithCocoMatchingAtIouHalf) {
 
 }  // namespace
 }  // namespace rgbdseg
+
+namespace rgbdseg {
+namespace {
+
+// pycocotools records a match as the object's id, so an object with id 0 never
+// counts as found (accumulate() tests dtm != 0); our exact evaluator agrees, and
+// the commands warn about such files.
+TEST(ZeroAnnotationId, IsNeverMatchedAndIsWarnedAbout) {
+  Scene s;
+  CocoGroundTruth gt = s.gt;
+  gt.annotations = {s.gt.annotations[0]};  // A alone
+  std::vector<CocoObject> dts = {s.dts[0]};  // A exactly
+  EXPECT_NEAR(CocoEvaluator(gt, dts).run().stats[0], 1.0, 1e-12);
+  EXPECT_EQ(zero_id_warning(gt), "");
+  gt.annotations[0].id = 0;
+  EXPECT_EQ(CocoEvaluator(gt, dts).run().stats[0], 0.0);
+  EXPECT_NE(zero_id_warning(gt).find("scene.json: an annotation has id 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rgbdseg

@@ -270,6 +270,8 @@ TEST(ConvertLabelme, MalformedFilesAreOneLineErrorsNamingTheFile) {
        "mask is 50x40 pixels, larger than the 40x30 image"},
       {Json::array({[] { Json m = shape("mug", "mask", points({{0, 0}, {3, 3}})); m["mask"] = "AAAAAAAA"; return m; }()}),
        "\"mask\": not a readable image"},
+      {Json::array({shape("mug", "circle", points({{0, 0}, {1e7, 1e7}}))}),
+       "shapes[0] ('mug', circle): polygon coordinate"},  // the rasteriser's error, naming the shape
   };
   for (const auto& c : cases) {
     ScopedTempDir tmp;
@@ -318,6 +320,15 @@ TEST(ConvertLabelme, MalformedFilesAreOneLineErrorsNamingTheFile) {
     write_depth(tmp.file("depth/turned.png"));
     EXPECT_THAT(error_message([&] { convert_labelme(o); }), HasSubstr("turned.jpg: has an EXIF orientation"));
     fs::remove(tmp.file("in/turned.jpg"));
+  }
+  // An absolute imagePath with a relative --root: the depth is still found by the image's name.
+  {
+    tmp.write("in/a.json", labelme_file(tmp.file("in/a.png"), one_mug).dump());
+    LabelmeOptions relative = o;
+    relative.root = fs::relative(tmp.file("in"), fs::current_path()).string();
+    ASSERT_FALSE(fs::path(relative.root).is_absolute());
+    EXPECT_EQ(convert_labelme(relative).images, 1);
+    fs::remove_all(o.out);
   }
   // An imagePath from another machine: the file of that name beside the JSON.
   tmp.write("in/a.json", labelme_file("C:\\Users\\me\\frames\\a.png", one_mug).dump());
@@ -439,6 +450,62 @@ TEST(ConvertCocoDepth, AugmentedCopiesSharingOneDepthAreSkipped) {
   EXPECT_THAT(skipped_items(summary), Contains(HasSubstr("shares depth file")));
 }
 
+TEST(ConvertCocoDepth, ImageIdZeroAndFileNamesSharingAStem) {
+  // Roboflow numbers images and annotations from 0; a.jpg and a.png would share rgb/a.png.
+  ScopedTempDir tmp;
+  write_image(tmp.file("in/a.jpg"), test_rgb(1));
+  write_image(tmp.file("in/a.png"), test_rgb(2));
+  write_depth(tmp.file("depth/a.png"));
+  write_depth(tmp.file("depth/a_b.png"));
+  const Json polygon = Json::array({Json::array({2, 2, 10, 2, 10, 10})});
+  const Json coco = {
+      {"categories", Json::array({{{"id", 1}, {"name", "mug"}}})},
+      {"images", Json::array({{{"id", 0}, {"file_name", "a.jpg"}, {"height", kH}, {"width", kW}},
+                              {{"id", 1}, {"file_name", "a.png"}, {"height", kH}, {"width", kW}}})},
+      {"annotations", Json::array({{{"id", 0}, {"image_id", 0}, {"category_id", 1}, {"segmentation", polygon},
+                                    {"area", 32}, {"bbox", Json::array({2, 2, 8, 8})}, {"iscrowd", 0}}})}};
+  CocoDepthOptions o;
+  o.annotations = tmp.write("in/coco.json", coco.dump());
+  o.out = tmp.file("out");
+  o.depth.dir = tmp.file("depth");
+  o.threads = 2;
+  // Both images find depth/a.png: copies of one frame as far as anyone can tell, so neither converts.
+  EXPECT_THAT(error_message([&] { convert_coco_depth(o); }),
+              HasSubstr("no image could be converted (2 skipped, e.g. a.jpg: shares depth file"));
+  EXPECT_FALSE(fs::exists(o.out));
+  // With distinct depth (a.jpg -> a.png, a.png -> a_b.png via extra.name) both convert, named apart.
+  Json named = coco;
+  named["images"][1]["extra"] = {{"name", "a_b.png"}};
+  o.annotations = tmp.write("in/coco.json", named.dump());
+  const ConversionSummary summary = convert_coco_depth(o);
+  ASSERT_EQ(summary.images, 2);
+  const Json written = read_json_file(summary.annotations_path);
+  EXPECT_EQ(written["images"][0]["id"], 0);
+  EXPECT_EQ(written["images"][0]["file_name"], "rgb/a.png");
+  EXPECT_EQ(written["images"][1]["id"], 1);
+  EXPECT_EQ(written["images"][1]["file_name"], "rgb/a_id1.png");
+  EXPECT_EQ(written["annotations"][0]["image_id"], 0);
+  EXPECT_EQ(written["annotations"][0]["id"], 1) << "annotation id 0 renumbered";
+  ASSERT_EQ(summary.notes.size(), 1u);
+  EXPECT_THAT(summary.notes[0], HasSubstr("annotation ids renumbered"));
+  testing::expect_valid_dataset_with_perfect_self_eval(summary.annotations_path);
+}
+
+TEST(DatasetWriter, AnErrorInFinishLeavesNoOutput) {
+  ScopedTempDir tmp;
+  const std::string out = tmp.file("out");
+  {
+    DatasetWriter writer(out, {{1, "mug"}});
+    writer.add_coco("a", 0, test_rgb(1), cv::Mat(kH, kW, CV_32FC1, cv::Scalar(1.0f)),
+                    Json::array({{{"id", 1}, {"category_id", 7}}}));
+    EXPECT_THAT(error_message([&] { writer.finish(); }), HasSubstr("category id 7"));
+    EXPECT_THAT(error_message([&] { writer.add_coco("a", 1, test_rgb(1), cv::Mat(kH, kW, CV_32FC1, cv::Scalar(1.0f)),
+                                                    Json::array()); }),
+                HasSubstr("two images named 'a'"));
+  }
+  EXPECT_FALSE(fs::exists(out)) << "rgb/ and depth/ without annotations.json were left behind";
+}
+
 TEST(ConvertCocoDepth, CvatLayoutFindsImagesInImagesSubset) {
   ScopedTempDir tmp;
   write_image(tmp.file("cvat/images/default/frame 1.png"), test_rgb(1));
@@ -484,7 +551,7 @@ TEST(ConvertCocoDepth, ErrorsNameTheFile) {
     CocoDepthOptions o = e.options();
     o.images = e.tmp.file("depth");  // no image there
     o.depth.suffix = "_none";
-    EXPECT_THAT(error_message([&] { convert_coco_depth(o); }), HasSubstr("no image has both its image file and a depth file"));
+    EXPECT_THAT(error_message([&] { convert_coco_depth(o); }), HasSubstr("no image could be converted (4 skipped, e.g. "));
   }
 }
 

@@ -125,8 +125,8 @@ TEST(Dataset, WriterRefusesNonEmptyOutputAndDuplicateStems) {
   DatasetWriter w(dir.file("out"), {{1, "a"}}, /*force=*/true);
   cv::Mat rgb(4, 4, CV_8UC3, cv::Scalar(0)), depth(4, 4, CV_32FC1, cv::Scalar(1.0f));
   w.add("x", rgb, depth, {});
-  w.add("x", rgb, depth, {});
-  EXPECT_THAT(expect_error([&] { w.finish(); }), HasSubstr("two images named 'x'"));
+  // Refused before its files are written over the first image's.
+  EXPECT_THAT(expect_error([&] { w.add("x", rgb, depth, {}); }), HasSubstr("two images named 'x'"));
   DatasetWriter w2(dir.file("out2"), {{1, "a"}});
   EXPECT_THAT(expect_error([&] { w2.add("y", rgb, cv::Mat(3, 4, CV_32FC1), {}); }),
               HasSubstr("y: depth size 4x3 does not match colour size 4x4"));

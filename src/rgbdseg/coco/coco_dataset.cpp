@@ -423,4 +423,14 @@ CocoEvalInputs load_coco_gt_and_results(const std::string& gt_path, const std::s
   return inputs;
 }
 
+std::string zero_id_warning(const CocoGroundTruth& gt) {
+  for (const auto& a : gt.annotations) {
+    if (a.id == 0) {
+      return gt.path + ": an annotation has id 0, and COCO evaluation (pycocotools, which rgbdseg reproduces) never "
+                       "matches an object with id 0; renumber the annotations from 1";
+    }
+  }
+  return "";
+}
+
 }  // namespace rgbdseg

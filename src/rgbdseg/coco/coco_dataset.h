@@ -63,6 +63,12 @@ struct CocoGroundTruth {
 // Annotations are decoded on `threads` threads (0 = all cores).
 CocoGroundTruth load_coco_ground_truth(const std::string& path, IouType iou_type, int threads = 0);
 
+// pycocotools records a match as the object's id, so an object whose id is 0
+// is never matched (its AP contribution is lost); our evaluator keeps that rule
+// for exactness. The warning text for a ground truth with such an object, or ""
+// when it has none.
+std::string zero_id_warning(const CocoGroundTruth& gt);
+
 struct ResultsOptions {
   // pycocotools silently never evaluates detections of a category that is not
   // in the ground truth; by default we refuse them as a likely mistake.

@@ -1,5 +1,6 @@
 #include "rgbdseg/data/annotation_import.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <map>
@@ -112,6 +113,33 @@ std::string find_image_file(const std::string& base) {
     if (is_file(base + ext)) return base + ext;
   }
   return "";
+}
+
+std::string coco_image_root(const std::string& annotations_path, const std::vector<CocoImage>& images,
+                            const std::string& given) {
+  std::error_code ec;
+  if (!given.empty()) {
+    if (!fs::is_directory(given, ec)) throw Error(given + ": no such image folder");
+    return given;
+  }
+  const fs::path json_dir =
+      fs::path(annotations_path).parent_path().empty() ? fs::path(".") : fs::path(annotations_path).parent_path();
+  std::vector<fs::path> candidates = {json_dir};
+  const std::string stem = fs::path(annotations_path).stem().string();
+  if (stem.rfind("instances_", 0) == 0) candidates.push_back(json_dir / ".." / "images" / stem.substr(10));
+  candidates.push_back(json_dir / ".." / "images");
+  for (const auto& img : images) {
+    std::string name = img.file_name;
+    std::replace(name.begin(), name.end(), '\\', '/');
+    const fs::path rel = fs::path(name).lexically_normal();
+    if (rel.is_absolute()) return json_dir.string();
+    for (const auto& c : candidates) {
+      if (is_file((c / rel).string())) return c.lexically_normal().string();
+    }
+  }
+  std::string tried;
+  for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.lexically_normal().string() + "/";
+  throw Error(annotations_path + ": none of its images is in " + tried + " (pass --images DIR)");
 }
 
 std::string roboflow_original_stem(const std::string& stem) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "rgbdseg/coco/coco_dataset.h"
 #include "rgbdseg/core/depth_encoding.h"
 
 namespace rgbdseg {
@@ -42,6 +43,15 @@ std::vector<std::pair<int64_t, std::string>> load_category_list(const std::strin
 // The colour image file of a name without extension (`base` = DIR/sub/name):
 // the first existing of .png .jpg .jpeg .bmp .tif .tiff (either case). "" when none.
 std::string find_image_file(const std::string& base);
+
+// The folder a COCO file's image `file_name`s are relative to: `given` when not
+// empty (Error if it is no folder), else the first of the JSON file's folder
+// (Roboflow: train/_annotations.coco.json beside the images),
+// ../images/<subset> for annotations/instances_<subset>.json and ../images
+// (CVAT "COCO 1.0") that holds the first image found. Error naming the JSON
+// file and the folders tried when none does.
+std::string coco_image_root(const std::string& annotations_path, const std::vector<CocoImage>& images,
+                            const std::string& given = "");
 
 // Roboflow renames uploads "frame_01.png" to "frame_01_png.rf.<hex>.jpg"; this
 // returns the original stem ("frame_01") for such a stem, else the stem unchanged.

@@ -33,30 +33,6 @@ fs::path relative_name(std::string name) {
   return p;
 }
 
-// The image folder: the first candidate that holds the first image found.
-fs::path find_image_root(const CocoDepthOptions& o, const CocoGroundTruth& gt) {
-  if (!o.images.empty()) {
-    std::error_code ec;
-    if (!fs::is_directory(o.images, ec)) throw Error(o.images + ": no such image folder");
-    return o.images;
-  }
-  const fs::path json_dir = fs::path(o.annotations).parent_path().empty() ? fs::path(".") : fs::path(o.annotations).parent_path();
-  std::vector<fs::path> candidates = {json_dir};
-  const std::string stem = fs::path(o.annotations).stem().string();
-  if (stem.rfind("instances_", 0) == 0) candidates.push_back(json_dir / ".." / "images" / stem.substr(10));
-  candidates.push_back(json_dir / ".." / "images");
-  for (const auto& img : gt.images) {
-    const fs::path rel = relative_name(img.file_name);
-    if (rel.is_absolute()) return json_dir;
-    for (const auto& c : candidates) {
-      if (is_file(c / rel)) return c.lexically_normal();
-    }
-  }
-  std::string tried;
-  for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.lexically_normal().string() + "/";
-  throw Error(o.annotations + ": none of its images is in " + tried + " (pass --images DIR)");
-}
-
 }  // namespace
 
 ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCallback& progress) {
@@ -72,7 +48,7 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
     throw Error(o.annotations + ": the annotations list changed while reading");
   }
   if (gt.images.empty()) throw Error(o.annotations + ": lists no images");
-  const fs::path image_root = find_image_root(o, gt);
+  const fs::path image_root = coco_image_root(o.annotations, gt.images, o.images);
 
   // Categories, without Roboflow's workspace superclass.
   std::set<int64_t> used;
@@ -103,10 +79,17 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
   // Annotations per image, in file order.
   std::map<int64_t, std::vector<size_t>> annotations_of;
   for (size_t k = 0; k < gt.annotations.size(); ++k) annotations_of[gt.annotations[k].image_id].push_back(k);
+  // pycocotools (and our exact evaluator) records "matched" as the object's id, so an
+  // object with id 0 is never matched; Roboflow numbers annotations from 0. Such
+  // files (and ones with repeated ids) get ids 1..N in file order.
+  std::set<int64_t> annotation_ids;
+  bool renumber = false;
+  for (const auto& a : gt.annotations) renumber = renumber || a.id <= 0 || !annotation_ids.insert(a.id).second;
 
   DatasetWriter writer(o.out, categories, o.force, "rgbdseg convert coco-depth " + o.annotations);
   for (const auto& [item, reason] : dropped_categories) writer.skip(item, reason);
 
+  ConversionTracker tracker(writer, static_cast<int64_t>(gt.images.size()), progress);
   // Depth file of every image, by its original name.
   const size_t n = gt.images.size();
   std::vector<std::string> depth_of(n), rgb_of(n);
@@ -124,12 +107,14 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
     const std::string depth_rel = (rel.parent_path() / (original + ".png")).generic_string();
     const std::string annotated = " (" + std::to_string(annotations_of[img.id].size()) + " annotations)";
     if (!is_file(rgb)) {
-      writer.skip(img.file_name, "image file not found: " + rgb.string() + annotated);
+      tracker.skip_image(img.file_name, "image file not found: " + rgb.string() + annotated);
+      tracker.step_done();
       continue;
     }
     const std::string depth = o.depth.find(depth_rel);
     if (depth.empty()) {
-      writer.skip(img.file_name, "no depth file " + o.depth.expected(depth_rel) + annotated);
+      tracker.skip_image(img.file_name, "no depth file " + o.depth.expected(depth_rel) + annotated);
+      tracker.step_done();
       continue;
     }
     rgb_of[i] = rgb.string();
@@ -139,23 +124,32 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
   for (const auto& [depth, images] : images_of_depth) {
     if (images.size() < 2) continue;
     for (size_t i : images) {
-      writer.skip(gt.images[i].file_name, "shares depth file " + depth + " with " + std::to_string(images.size() - 1) +
-                                              " other image(s) (augmented copies do not match the depth; export "
-                                              "without augmentation)");
+      tracker.skip_image(gt.images[i].file_name, "shares depth file " + depth + " with " +
+                                                     std::to_string(images.size() - 1) +
+                                                     " other image(s) (augmented copies do not match the depth; "
+                                                     "export without augmentation)");
+      tracker.step_done();
       depth_of[i].clear();
     }
   }
+  // Output names: file_name without extension; one taken twice (a.jpg and a.png, or
+  // absolute paths cut to their file name) gets the image id.
   std::vector<size_t> items;
+  std::vector<std::string> stem_of(n);
+  std::set<std::string> stems;
   for (size_t i = 0; i < n; ++i) {
-    if (!depth_of[i].empty()) items.push_back(i);
-  }
-  if (items.empty()) {
-    throw Error(o.annotations + ": no image has both its image file and a depth file in " + o.depth.dir + " (e.g. " +
-                o.depth.expected(relative_name(gt.images[0].file_name).replace_extension(".png").generic_string()) + ")");
+    if (depth_of[i].empty()) continue;
+    items.push_back(i);
+    fs::path rel = relative_name(gt.images[i].file_name);
+    if (rel.is_absolute() || *rel.begin() == "..") rel = rel.filename();
+    std::string stem = rel.replace_extension().generic_string();
+    for (int k = 0; !stems.insert(stem).second; ++k) {
+      stem = rel.generic_string() + "_id" + std::to_string(gt.images[i].id) + (k ? "_" + std::to_string(k) : "");
+    }
+    stem_of[i] = stem;
   }
 
   std::atomic<int64_t> crowd{0};
-  ConversionTracker tracker(writer, static_cast<int64_t>(items.size()), progress);
   parallel_for(items.size(), o.threads, [&](size_t q) {
     if (tracker.cancelled()) return;
     const size_t i = items[q];
@@ -176,6 +170,7 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
         continue;
       }
       Json ann = raw_annotations[k];
+      if (renumber) ann["id"] = static_cast<int64_t>(k) + 1;
       if (a.iscrowd) {
         if (o.uncrowd) {
           ann["iscrowd"] = 0;
@@ -185,15 +180,16 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
       }
       anns.push_back(std::move(ann));
     }
-    fs::path stem = relative_name(img.file_name);
-    if (stem.is_absolute() || *stem.begin() == "..") stem = stem.filename();
-    writer.add_coco(stem.replace_extension().generic_string(), img.id, rgb, depth_m, std::move(anns), o.intrinsics,
-                    img.file_name);
+    writer.add_coco(stem_of[i], img.id, rgb, depth_m, std::move(anns), o.intrinsics, img.file_name);
     tracker.converted();
     tracker.step_done();
   });
   tracker.check_finished(o.annotations, o.out);
   ConversionSummary summary = writer.finish();
+  if (renumber) {
+    summary.notes.push_back("annotation ids renumbered 1..N in file order: the file has id 0 or a repeated id, and "
+                            "COCO evaluation never matches an object with id 0");
+  }
   if (crowd > 0) {
     summary.notes.push_back(std::to_string(crowd.load()) +
                             " annotations are iscrowd=1, not training targets and ignored by evaluation (CVAT exports "

@@ -4,7 +4,10 @@
 // depth images, written as a canonical dataset. Torch-free.
 //
 // The annotations are kept as they are: segmentation polygons or RLE, area,
-// bbox, iscrowd, ids and any other keys; images keep their ids. Only what the
+// bbox, iscrowd, ids and any other keys; images keep their ids. One exception:
+// a file with annotation id 0 (Roboflow counts from 0) or a repeated id gets
+// annotation ids 1..N, with a note, since COCO evaluation (pycocotools, and
+// rgbdseg's exact copy) never matches an object whose id is 0. Only what the
 // canonical format adds changes: colour re-encoded as PNG under rgb/, depth as
 // 16-bit millimetres under depth/, with depth_file and depth_scale.
 //

@@ -98,13 +98,18 @@ cv::Mat rle_to_mat(const Rle& rle) {
   return m;
 }
 
-cv::Mat polygon_mask(const std::vector<cv::Point2d>& pts, int h, int w) {
+// `where` names the shape in the rasteriser's errors (coordinates out of range, outlines too long).
+cv::Mat polygon_mask(const std::vector<cv::Point2d>& pts, int h, int w, const std::string& where) {
   std::vector<double> xy;
   for (const auto& p : pts) {
     xy.push_back(p.x);
     xy.push_back(p.y);
   }
-  return rle_to_mat(rle_from_polygon(xy, h, w));
+  try {
+    return rle_to_mat(rle_from_polygon(xy, h, w));
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
 }
 
 // The shape's pixels (CV_8UC1, 1 = inside), or an empty Mat for shapes that are not regions.
@@ -112,13 +117,13 @@ cv::Mat shape_mask(const Json& shape, const std::string& type, const std::string
   const std::vector<cv::Point2d> pts = read_points(shape, where);
   if (type == "polygon") {
     if (pts.size() < 3) throw Error(where + ": a polygon needs at least 3 points, has " + std::to_string(pts.size()));
-    return polygon_mask(pts, h, w);
+    return polygon_mask(pts, h, w, where);
   }
   if (type == "rectangle") {
     if (pts.size() != 2) throw Error(where + ": a rectangle needs 2 points (opposite corners), has " + std::to_string(pts.size()));
     const double x1 = std::min(pts[0].x, pts[1].x), x2 = std::max(pts[0].x, pts[1].x);
     const double y1 = std::min(pts[0].y, pts[1].y), y2 = std::max(pts[0].y, pts[1].y);
-    return polygon_mask({{x1, y1}, {x2, y1}, {x2, y2}, {x1, y2}}, h, w);
+    return polygon_mask({{x1, y1}, {x2, y1}, {x2, y2}, {x1, y2}}, h, w, where);
   }
   if (type == "circle") {
     if (pts.size() != 2) throw Error(where + ": a circle needs 2 points (centre, a point on it), has " + std::to_string(pts.size()));
@@ -131,7 +136,7 @@ cv::Mat shape_mask(const Json& shape, const std::string& type, const std::string
       const double a = 2 * M_PI / n * i;
       poly.emplace_back(pts[0].x + r * std::sin(a), pts[0].y + r * std::cos(a));
     }
-    return polygon_mask(poly, h, w);
+    return polygon_mask(poly, h, w, where);
   }
   if (type == "mask") {
     if (pts.size() != 2) throw Error(where + ": a mask shape needs 2 points (its box corners), has " + std::to_string(pts.size()));
@@ -183,10 +188,15 @@ std::string shape_label(const Json& shape, const std::string& where) {
   return shape["label"].get<std::string>();
 }
 
-// The colour image of a LabelMe file: embedded imageData when present, else imagePath.
+// The colour image of a LabelMe file: the imagePath file when it exists (the
+// original pixels, and its EXIF can be checked), else the embedded imageData
+// (which LabelMe re-encodes when it had to turn the image).
 cv::Mat labelme_image(const Json& j, const fs::path& json_path, const fs::path& image_path) {
   const std::string file = json_path.string();
-  if (j.contains("imageData") && j["imageData"].is_string() && !j["imageData"].get<std::string>().empty()) {
+  std::error_code ec;
+  const bool have_file = !image_path.empty() && fs::is_regular_file(image_path, ec);
+  if (!have_file && j.contains("imageData") && j["imageData"].is_string() &&
+      !j["imageData"].get<std::string>().empty()) {
     const auto bytes = base64_decode(j["imageData"].get<std::string>());
     if (!bytes || bytes->empty()) throw Error(file + ": imageData is not base64 data");
     const ImageSize size = image_size_of_bytes(*bytes, file + ": imageData");
@@ -202,8 +212,7 @@ cv::Mat labelme_image(const Json& j, const fs::path& json_path, const fs::path& 
     return rgb;
   }
   if (image_path.empty()) throw Error(file + ": neither imageData nor imagePath names the image");
-  std::error_code ec;
-  if (!fs::is_regular_file(image_path, ec)) {
+  if (!have_file) {
     throw Error(file + ": imagePath '" + j["imagePath"].get<std::string>() + "' not found (" + image_path.string() + ")");
   }
   const cv::Mat rgb = read_rgb(image_path.string());
@@ -295,7 +304,12 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
   }
 
   DatasetWriter writer(o.out, categories, o.force, "rgbdseg convert labelme " + o.root);
-  auto rel = [&](const fs::path& p) { return p.lexically_relative(root).generic_string(); };
+  // Paths below ROOT as written (JSON files found under it), or, for an absolute
+  // imagePath, relative to ROOT made absolute.
+  const fs::path root_abs = fs::absolute(root).lexically_normal();
+  auto rel = [&](const fs::path& p) {
+    return (p.is_absolute() ? p.lexically_relative(root_abs) : p.lexically_relative(root)).generic_string();
+  };
   std::set<fs::path> annotated;
   std::vector<size_t> items;
   for (size_t i = 0; i < json_files.size(); ++i) {

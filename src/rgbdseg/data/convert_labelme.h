@@ -7,9 +7,9 @@
 // "shapes" list are not LabelMe files and are listed as skipped):
 //   imagePath   the colour image, relative to the JSON file's folder (a path
 //               that does not exist there, e.g. C:\Users\..., falls back to its
-//               file name beside the JSON); when
-//               imageData (base64 of the image file) is present it is used instead
-//               of the file, as LabelMe itself does
+//               file name beside the JSON); when no such file exists, imageData
+//               (base64 of the image file, which LabelMe re-encodes when it had
+//               to turn a photo by its EXIF orientation) is used instead
 //   imageHeight, imageWidth   checked against the image
 //   shapes[]    label, points, shape_type, group_id, mask:
 //     polygon    >= 3 points                    rasterised as pycocotools does

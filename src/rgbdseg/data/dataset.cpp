@@ -122,8 +122,9 @@ std::vector<std::string> image_output_names(const std::vector<CocoImage>& images
     std::string name = rel.replace_extension().generic_string();
     if (name.empty()) name = std::to_string(img.id);
     if (!taken.insert(name).second) {  // a.png and a.jpg: the id makes it unique
-      name += "_id" + std::to_string(img.id);
-      taken.insert(name);
+      const std::string base = name + "_id" + std::to_string(img.id);
+      name = base;
+      for (int k = 2; !taken.insert(name).second; ++k) name = base + "_" + std::to_string(k);
     }
     names.push_back(name);
   }

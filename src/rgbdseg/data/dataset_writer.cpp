@@ -28,7 +28,7 @@ DatasetWriter::DatasetWriter(std::string out_dir, std::vector<std::pair<int64_t,
 }
 
 DatasetWriter::~DatasetWriter() {
-  if (finished_ || !was_empty_) return;  // done, or --force into someone's folder: leave it
+  if (committed_ || !was_empty_) return;  // done, or --force into someone's folder: leave it
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!existed_) {
@@ -49,6 +49,12 @@ DatasetWriter::PendingImage DatasetWriter::write_image_files(const std::string& 
   if (rgb.size() != depth_m.size()) {
     throw Error(what + ": depth size " + std::to_string(depth_m.cols) + "x" + std::to_string(depth_m.rows) +
                 " does not match colour size " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stems_.insert(stem).second) {
+      throw Error(what + ": two images named '" + stem + "' in " + out_dir_ + " (rgb/" + stem + ".png)");
+    }
   }
   PendingImage img;
   img.stem = stem;
@@ -97,9 +103,9 @@ void DatasetWriter::add(const std::string& stem, const cv::Mat& rgb, const cv::M
 void DatasetWriter::add_coco(const std::string& stem, int64_t image_id, const cv::Mat& rgb, const cv::Mat& depth_m,
                              nlohmann::ordered_json annotations, const std::optional<Intrinsics>& intrinsics,
                              const std::string& source) {
-  if (image_id <= 0) throw Error((source.empty() ? stem : source) + ": image id must be positive");
   if (!annotations.is_array()) throw Error((source.empty() ? stem : source) + ": annotations must be a list");
   PendingImage img = write_image_files(stem, rgb, depth_m, intrinsics, source);
+  img.from_coco = true;
   img.image_id = image_id;
   img.coco_annotations = std::move(annotations);
   record(std::move(img));
@@ -110,6 +116,11 @@ void DatasetWriter::skip(const std::string& item, const std::string& reason) {
   skipped_.emplace_back(item, reason);
 }
 
+void DatasetWriter::sort_skipped() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::stable_sort(skipped_.begin(), skipped_.end());
+}
+
 ConversionSummary DatasetWriter::finish() {
   std::lock_guard<std::mutex> lock(mutex_);
   finished_ = true;
@@ -118,7 +129,7 @@ ConversionSummary DatasetWriter::finish() {
     if (images_[i].stem == images_[i - 1].stem) throw Error(out_dir_ + ": two images named '" + images_[i].stem + "'");
   }
   const size_t kept_ids = static_cast<size_t>(
-      std::count_if(images_.begin(), images_.end(), [](const PendingImage& p) { return p.image_id > 0; }));
+      std::count_if(images_.begin(), images_.end(), [](const PendingImage& p) { return p.from_coco; }));
   if (kept_ids != 0 && kept_ids != images_.size()) throw Error(out_dir_ + ": add() and add_coco() mixed in one dataset");
   if (kept_ids != 0) {
     std::vector<int64_t> ids;
@@ -138,7 +149,7 @@ ConversionSummary DatasetWriter::finish() {
   int64_t ann_id = 1, coco_instances = 0;
   for (size_t i = 0; i < images_.size(); ++i) {
     const PendingImage& img = images_[i];
-    const int64_t image_id = img.image_id > 0 ? img.image_id : static_cast<int64_t>(i) + 1;
+    const int64_t image_id = img.from_coco ? img.image_id : static_cast<int64_t>(i) + 1;
     nlohmann::ordered_json entry = {{"id", image_id},
                                     {"file_name", "rgb/" + img.stem + ".png"},
                                     {"depth_file", "depth/" + img.stem + ".png"},
@@ -187,6 +198,7 @@ ConversionSummary DatasetWriter::finish() {
   summary.instances = ann_id - 1 + coco_instances;
   summary.skipped = skipped_;
   write_file_atomic(summary.annotations_path, coco.dump() + "\n");
+  committed_ = true;
   return summary;
 }
 
@@ -204,6 +216,7 @@ void ConversionTracker::step_done() {
 }
 
 void ConversionTracker::check_finished(const std::string& input, const std::string& out) const {
+  writer_.sort_skipped();  // threads skipped images in any order
   if (cancelled_) throw Error(out + ": conversion cancelled; annotations.json not written");
   if (converted_ == 0) {
     throw Error(input + ": no image could be converted (" + std::to_string(total_) + " skipped, e.g. " + first_skip_ +

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ class DatasetWriter {
   // Records an input item that was not converted, with the reason (shown in the summary).
   void skip(const std::string& item, const std::string& reason);
 
+  // Sorts the skipped items by name: converters that work in parallel call it so
+  // that their summary does not depend on thread timing.
+  void sort_skipped();
+
   // Writes annotations.json (images in stem order, ids 1..N) and returns the summary.
   ConversionSummary finish();
 
@@ -77,7 +82,8 @@ class DatasetWriter {
     std::optional<Intrinsics> intrinsics;
     std::vector<std::pair<int64_t, std::string>> masks;  // (category, compressed RLE counts)
     std::vector<bool> crowd;
-    int64_t image_id = 0;                  // add_coco: the id it keeps
+    bool from_coco = false;                   // add_coco: keeps its id and annotations
+    int64_t image_id = 0;                     // add_coco: the id it keeps (any integer, Roboflow starts at 0)
     nlohmann::ordered_json coco_annotations;  // add_coco: written as given
   };
   // Checks sizes and writes DIR/rgb and DIR/depth; returns the entry without annotations.
@@ -90,7 +96,9 @@ class DatasetWriter {
   std::mutex mutex_;
   std::vector<PendingImage> images_;
   std::vector<std::pair<std::string, std::string>> skipped_;
-  bool finished_ = false;
+  std::set<std::string> stems_;  // claimed before their files are written: two images never share files
+  bool finished_ = false;         // finish() began: no more add()
+  bool committed_ = false;        // annotations.json written: the destructor keeps everything
   bool existed_ = false, was_empty_ = false;  // the output directory before we started
 
  public:
@@ -112,8 +120,9 @@ class ConversionTracker {
   // One image done, converted or skipped: reports progress.
   void step_done();
   bool cancelled() const { return cancelled_; }
-  // Throws Error when the progress callback cancelled (naming `out`) or when no
-  // image was converted (naming `input`, with the first skip's reason).
+  // Sorts the writer's skipped items (DatasetWriter::sort_skipped), then throws
+  // Error when the progress callback cancelled (naming `out`) or when no image
+  // was converted (naming `input`, with the first skip's reason).
   void check_finished(const std::string& input, const std::string& out) const;
 
  private:

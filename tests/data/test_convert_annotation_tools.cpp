@@ -87,6 +87,13 @@ std::multimap<std::string, cv::Mat> masks_of(const CocoGroundTruth& gt, const st
 
 bool same(const cv::Mat& a, const cv::Mat& b) { return a.size() == b.size() && cv::countNonZero((a != 0) != (b != 0)) == 0; }
 
+// (id, name) of the dataset's categories, in file order.
+std::vector<std::pair<int64_t, std::string>> category_list(const CocoGroundTruth& gt) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (const auto& c : gt.categories) out.emplace_back(c.id, c.name);
+  return out;
+}
+
 std::vector<std::string> skipped_items(const ConversionSummary& s) {
   std::vector<std::string> out;
   for (const auto& [item, reason] : s.skipped) out.push_back(item + " | " + reason);
@@ -185,9 +192,7 @@ TEST(ConvertLabelme, ShapesGroupsHolesAndPaintOrder) {
   EXPECT_EQ(summary.instances, 6);
   const CocoGroundTruth gt = load_coco_ground_truth(summary.annotations_path, IouType::Segm);
   // Sorted labels; the line's label and the reserved ones are no categories.
-  std::vector<std::pair<int64_t, std::string>> cats;
-  for (const auto& c : gt.categories) cats.emplace_back(c.id, c.name);
-  EXPECT_EQ(cats, (std::vector<std::pair<int64_t, std::string>>{{1, "bag"}, {2, "ball"}, {3, "book"}, {4, "mug"}}));
+  EXPECT_EQ(category_list(gt), (std::vector<std::pair<int64_t, std::string>>{{1, "bag"}, {2, "ball"}, {3, "book"}, {4, "mug"}}));
   ASSERT_EQ(gt.images.size(), 2u);
   EXPECT_EQ(gt.images[0].file_name, "rgb/sub dir/plain.png");
   EXPECT_EQ(gt.images[1].file_name, "rgb/tasse à café 1.png");
@@ -239,9 +244,7 @@ TEST(ConvertLabelme, CategoryListFixesIdsAndRefusesUnknownLabels) {
   // LabelMe's own labels.txt: the reserved entries first.
   o.categories = s.tmp.write("labels.txt", "__ignore__\n_background_\nmug\nbook\nball\nbag\nplate\n");
   const CocoGroundTruth gt = load_coco_ground_truth(convert_labelme(o).annotations_path, IouType::Segm);
-  std::vector<std::pair<int64_t, std::string>> cats;
-  for (const auto& c : gt.categories) cats.emplace_back(c.id, c.name);
-  EXPECT_EQ(cats, (std::vector<std::pair<int64_t, std::string>>{
+  EXPECT_EQ(category_list(gt), (std::vector<std::pair<int64_t, std::string>>{
                       {1, "mug"}, {2, "book"}, {3, "ball"}, {4, "bag"}, {5, "plate"}}));
   o.out = s.tmp.file("out2");
   o.categories = s.tmp.write("short.txt", "mug\nbook\n");
@@ -614,9 +617,7 @@ TEST(ConvertCvatMasks, ObjectsClassesHolesAndImagesWithoutAnnotations) {
   EXPECT_EQ(summary.images, 2);
   EXPECT_EQ(summary.instances, 3);
   const CocoGroundTruth gt = load_coco_ground_truth(summary.annotations_path, IouType::Segm);
-  std::vector<std::pair<int64_t, std::string>> cats;
-  for (const auto& c : gt.categories) cats.emplace_back(c.id, c.name);
-  EXPECT_EQ(cats, (std::vector<std::pair<int64_t, std::string>>{{1, "coffee mug"}, {2, "tasse à café"}}));
+  EXPECT_EQ(category_list(gt), (std::vector<std::pair<int64_t, std::string>>{{1, "coffee mug"}, {2, "tasse à café"}}));
   const auto m = masks_of(gt, "rgb/frame one.png");
   ASSERT_EQ(m.count("coffee mug"), 2u);
   auto mugs = m.equal_range("coffee mug");

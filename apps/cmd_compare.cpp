@@ -179,8 +179,32 @@ cv::Mat mask_mat(const Rle& rle) {
   return m;
 }
 
+int64_t error_count(const ImageErrors& e) {
+  return static_cast<int64_t>(e.missed.size() + e.false_positives.size() + e.merges.size() + e.splits.size());
+}
+
+// Image indices, most telling first: with several models, by how far their error
+// counts spread (most minus fewest); with one, by its error count. Ties keep
+// dataset order. `spread` receives each image's key.
+std::vector<size_t> rank_images(const std::vector<Model>& models, size_t n, std::vector<int64_t>* spread = nullptr) {
+  std::vector<int64_t> key(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t lo = INT64_MAX, hi = 0;
+    for (const auto& m : models) {
+      lo = std::min(lo, error_count(m.errors[i]));
+      hi = std::max(hi, error_count(m.errors[i]));
+    }
+    key[i] = models.size() > 1 ? hi - lo : hi;
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return key[x] > key[y]; });
+  if (spread) *spread = key;
+  return order;
+}
+
 std::string summary_markdown(const CompareArgs& a, const CocoGroundTruth& gt, const std::vector<Model>& models,
-                             const std::vector<std::string>& frame_names, size_t frames_written) {
+                             const std::vector<std::string>& frame_names, const std::vector<char>& drawn) {
   std::ostringstream md;
   int64_t objects = 0;
   for (const auto& ann : gt.annotations) objects += ann.iscrowd ? 0 : 1;
@@ -217,35 +241,26 @@ std::string summary_markdown(const CompareArgs& a, const CocoGroundTruth& gt, co
         "predictions each cover a part.\n";
   // The images where the models disagree most.
   if (models.size() > 1) {
-    std::vector<std::pair<int64_t, size_t>> spread;
-    for (size_t i = 0; i < gt.images.size(); ++i) {
-      int64_t lo = INT64_MAX, hi = 0;
-      for (const auto& m : models) {
-        const ImageErrors& e = m.errors[i];
-        const int64_t n = static_cast<int64_t>(e.missed.size() + e.false_positives.size() + e.merges.size() + e.splits.size());
-        lo = std::min(lo, n);
-        hi = std::max(hi, n);
-      }
-      if (hi > lo) spread.emplace_back(hi - lo, i);
-    }
-    std::stable_sort(spread.begin(), spread.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    std::vector<int64_t> spread;
+    const std::vector<size_t> order = rank_images(models, gt.images.size(), &spread);
     md << "\n## Images where the models differ most\n\nErrors per model: missed / false positives / merges / splits.\n\n"
        << "| image |";
     for (const auto& m : models) md << " " << m.name << " |";
     md << " frame |\n|---|";
     for (size_t k = 0; k <= models.size(); ++k) md << "---|";
     md << "\n";
-    for (size_t r = 0; r < spread.size() && r < 10; ++r) {
-      const size_t i = spread[r].second;
+    size_t listed = 0;
+    for (size_t r = 0; r < order.size() && listed < 10 && spread[order[r]] > 0; ++r, ++listed) {
+      const size_t i = order[r];
       md << "| " << gt.images[i].file_name << " |";
       for (const auto& m : models) {
         const ImageErrors& e = m.errors[i];
         md << " " << e.missed.size() << " / " << e.false_positives.size() << " / " << e.merges.size() << " / "
            << e.splits.size() << " |";
       }
-      md << " " << (i < frames_written ? "[frame](frames/" + frame_names[i] + ".png)" : "-") << " |\n";
+      md << " " << (drawn[i] ? "[frame](frames/" + frame_names[i] + ".png)" : "-") << " |\n";
     }
-    if (spread.empty()) md << "| (none: every image has the same error count for every model) |\n";
+    if (listed == 0) md << "| (none: every image has the same error count for every model) |\n";
   }
   return md.str();
 }
@@ -297,7 +312,13 @@ int run_compare(const CompareArgs& a) {
   OutputDirGuard out(a.out);
   require_empty_output_dir(a.out, a.force);  // again, under the folder's lock
   const std::vector<std::string> frame_names = image_output_names(gt.images);
+  // Frames: every image, or the N most telling ones (rank_images).
   const size_t frames = a.frames < 0 ? gt.images.size() : std::min(gt.images.size(), static_cast<size_t>(a.frames));
+  std::vector<size_t> to_draw = rank_images(models, gt.images.size());
+  to_draw.resize(frames);
+  std::sort(to_draw.begin(), to_draw.end());
+  std::vector<char> drawn(gt.images.size(), 0);
+  for (size_t i : to_draw) drawn[i] = 1;
 
   // Frames: ground truth, then each model.
   std::map<int64_t, std::string> category_name;
@@ -310,7 +331,8 @@ int run_compare(const CompareArgs& a) {
   }
   ProgressBar bar("compare", static_cast<int64_t>(frames), "frames");
   std::mutex bar_mutex;
-  parallel_for(frames, threads, [&](size_t i) {
+  parallel_for(to_draw.size(), threads, [&](size_t f) {
+    const size_t i = to_draw[f];
     const std::string rgb_path = (gt_root / gt.images[i].file_name).string();
     const cv::Mat rgb = read_rgb(rgb_path);
     if (rgb.rows != gt.images[i].height || rgb.cols != gt.images[i].width) {
@@ -389,7 +411,7 @@ int run_compare(const CompareArgs& a) {
   std::string csv = "image_id,file_name,model,objects,predictions,matched,missed,false_positives,merges,splits\n";
   for (size_t i = 0; i < gt.images.size(); ++i) {
     Json entry = {{"id", gt.images[i].id}, {"file_name", gt.images[i].file_name}};
-    if (i < frames) entry["frame"] = "frames/" + frame_names[i] + ".png";
+    if (drawn[i]) entry["frame"] = "frames/" + frame_names[i] + ".png";
     entry["models"] = Json::object();
     for (const auto& m : models) {
       const ImageErrors& e = m.errors[i];
@@ -407,7 +429,7 @@ int run_compare(const CompareArgs& a) {
     }
     report["images"].push_back(std::move(entry));
   }
-  const std::string md = summary_markdown(a, gt, models, frame_names, frames);
+  const std::string md = summary_markdown(a, gt, models, frame_names, drawn);
   write_file_atomic((fs::path(a.out) / "compare.json").string(), report.dump(1) + "\n");
   write_file_atomic((fs::path(a.out) / "errors.csv").string(), csv);
   write_file_atomic((fs::path(a.out) / "summary.md").string(), md);
@@ -447,7 +469,9 @@ Command add_compare_command(CLI::App& parent) {
   cmd->add_option("--iou-threshold", a->iou_threshold, "mask IoU at which a prediction matches an object")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 1.0));
-  cmd->add_option("--frames", a->frames, "draw frames for the first N images only (default: all; 0 = none)")
+  cmd->add_option("--frames", a->frames,
+                  "draw frames for N images only: those where the models' error counts differ most (one model: "
+                  "where it errs most); default all, 0 = none")
       ->check(non_negative_number());
   cmd->footer(
       "Writes OUT/summary.md (also printed), OUT/compare.json (every number), OUT/errors.csv (per image and model)\n"

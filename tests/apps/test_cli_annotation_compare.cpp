@@ -196,6 +196,21 @@ TEST(CliCompare, TablesErrorsAndFramesOfTwoModels) {
   }
 }
 
+TEST(CliCompare, FramesForTheImagesWhereModelsDifferMost) {
+  CompareFixture f;
+  // a.png: good 0 errors, rough 5 (1 missed, 2 false, 1 merge, 1 split); sub/b.png: 0 and 1.
+  const RunResult r = run_tool({"compare", "--data", f.data, "--results", f.tmp.file("good.json"), f.tmp.file("rough.json"),
+                                "--out", f.tmp.file("cmp"), "--frames", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(fs::exists(f.tmp.file("cmp/frames/a.png")));
+  EXPECT_FALSE(fs::exists(f.tmp.file("cmp/frames/sub/b.png")));
+  EXPECT_THAT(r.out, HasSubstr("| rgb/a.png | 0 / 0 / 0 / 0 | 1 / 2 / 1 / 1 | [frame](frames/a.png) |"));
+  EXPECT_THAT(r.out, HasSubstr("| rgb/sub/b.png | 0 / 0 / 0 / 0 | 1 / 0 / 0 / 0 | - |"));
+  const Json report = read_json_file(f.tmp.file("cmp/compare.json"));
+  EXPECT_EQ(report["images"][0]["frame"], "frames/a.png");
+  EXPECT_FALSE(report["images"][1].contains("frame"));
+}
+
 TEST(CliCompare, PredictFoldersGiveTheSameNumbersAsResultsFiles) {
   CompareFixture f;
   // A predict output folder that numbered the images itself (b = 7, a = 8), with absolute paths.

@@ -54,12 +54,6 @@ struct Model {
   ErrorTotals totals;
 };
 
-fs::path canonical_path(const fs::path& p) {
-  std::error_code ec;
-  const fs::path c = fs::weakly_canonical(p, ec);
-  return ec ? fs::absolute(p).lexically_normal() : c;
-}
-
 // The detections of a `predict` output folder, with image ids mapped to the
 // ground truth's by image file (predict --dir numbers its images itself).
 std::vector<CocoObject> load_predict_folder(const std::string& dir, const CocoGroundTruth& gt, const fs::path& gt_root,
@@ -69,8 +63,10 @@ std::vector<CocoObject> load_predict_folder(const std::string& dir, const CocoGr
   if (!file_exists(results_path) || !file_exists(images_path)) {
     throw Error(dir + ": not a predict output folder (needs results.json and images.json)");
   }
-  std::map<fs::path, size_t> gt_by_file;
-  for (size_t i = 0; i < gt.images.size(); ++i) gt_by_file[canonical_path(gt_root / gt.images[i].file_name)] = i;
+  std::map<std::string, size_t> gt_by_file;
+  for (size_t i = 0; i < gt.images.size(); ++i) {
+    gt_by_file[canonical_or_absolute((gt_root / gt.images[i].file_name).string())] = i;
+  }
   const Json images = read_json_file(images_path);
   if (!images.is_object() || !images.contains("images") || !images["images"].is_array()) {
     throw Error(images_path + ": expected a COCO file with an \"images\" list (written by rgbdseg predict)");
@@ -94,7 +90,7 @@ std::vector<CocoObject> load_predict_folder(const std::string& dir, const CocoGr
     img.file_name = entry["file_name"].get<std::string>();
     img.height = entry.value("height", int64_t{0});
     img.width = entry.value("width", int64_t{0});
-    const auto it = gt_by_file.find(canonical_path(fs::path(images_path).parent_path() / img.file_name));
+    const auto it = gt_by_file.find(canonical_or_absolute((fs::path(images_path).parent_path() / img.file_name).string()));
     if (it != gt_by_file.end()) {
       gt_id_of[img.id] = gt.images[it->second].id;
       covered.insert(it->second);
@@ -170,13 +166,6 @@ std::string csv_field(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
-}
-
-cv::Mat mask_mat(const Rle& rle) {
-  const std::vector<uint8_t> bytes = rle_decode(rle);
-  cv::Mat m(static_cast<int>(rle.h), static_cast<int>(rle.w), CV_8UC1);
-  std::copy(bytes.begin(), bytes.end(), m.data);
-  return m;
 }
 
 int64_t error_count(const ImageErrors& e) {
@@ -345,7 +334,7 @@ int run_compare(const CompareArgs& a) {
     int64_t objects = 0;
     for (size_t g = 0; g < gt_of[i].size(); ++g) {
       const CocoObject* ann = gt_of[i][g];
-      gt_mask[ann->id] = mask_mat(ann->mask);
+      gt_mask[ann->id] = decode_mask(ann->mask);
       gt_colour[ann->id] = ann->iscrowd ? cv::Vec3b(128, 128, 128) : instance_colour(static_cast<int>(g));
       objects += ann->iscrowd ? 0 : 1;
       panels[0].objects.push_back({gt_mask[ann->id], gt_colour[ann->id],
@@ -362,11 +351,11 @@ int run_compare(const CompareArgs& a) {
       };
       for (const auto& [dt_id, gt_id] : e.matches) {
         const CocoObject* d = dt_by_id[k].at(dt_id);
-        p.objects.push_back({mask_mat(d->mask), gt_colour.at(gt_id), dt_label(d, ""), PanelObject::Style::Filled});
+        p.objects.push_back({decode_mask(d->mask), gt_colour.at(gt_id), dt_label(d, ""), PanelObject::Style::Filled});
       }
       for (int64_t dt_id : e.false_positives) {
         const CocoObject* d = dt_by_id[k].at(dt_id);
-        p.objects.push_back({mask_mat(d->mask), cv::Vec3b(230, 30, 30), dt_label(d, "FP "), PanelObject::Style::FalsePositive});
+        p.objects.push_back({decode_mask(d->mask), cv::Vec3b(230, 30, 30), dt_label(d, "FP "), PanelObject::Style::FalsePositive});
       }
       const std::set<int64_t> splits(e.splits.begin(), e.splits.end());
       for (int64_t gt_id : e.missed) {

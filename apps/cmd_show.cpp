@@ -50,9 +50,7 @@ int run_show(const ShowArgs& args) {
     std::vector<LabelledMask> instances;
     for (size_t a : ds.annotations_of_image[i]) {
       const CocoObject& ann = ds.coco.annotations[a];
-      const std::vector<uint8_t> pixels = rle_decode(ann.mask);
-      cv::Mat mask(static_cast<int>(ann.mask.h), static_cast<int>(ann.mask.w), CV_8UC1);
-      std::copy(pixels.begin(), pixels.end(), mask.ptr<uint8_t>());
+      const cv::Mat mask = decode_mask(ann.mask);
       const auto& cat = ds.coco.categories[ds.coco.category_index.at(ann.category_id)];
       instances.push_back({mask, cat.name + (ann.iscrowd ? " (crowd)" : "")});
     }

@@ -73,12 +73,11 @@ nlohmann::ordered_json write_image_outputs(const RgbdDataset& dataset, size_t i,
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dets[a].score < dets[b].score; });
   for (size_t k : order) {
     const auto& d = dets[k];
-    const std::vector<uint8_t> px = rle_decode(d.mask);
-    cv::Mat mask(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC1, const_cast<uint8_t*>(px.data()));
+    const cv::Mat mask = decode_mask(d.mask);
     ids.setTo(cv::Scalar(static_cast<double>(k + 1)), mask);
     char label[128];
     std::snprintf(label, sizeof label, "%s %.2f", labels.names[static_cast<size_t>(labels.index_of(d.category_id))].c_str(), d.score);
-    drawn.push_back({mask.clone(), label});
+    drawn.push_back({mask, label});
     results.push_back({{"image_id", d.image_id}, {"category_id", d.category_id}, {"score", d.score},
                        {"segmentation", {{"size", {d.mask.h, d.mask.w}}, {"counts", rle_to_string(d.mask)}}},
                        {"bbox", {d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]}}});

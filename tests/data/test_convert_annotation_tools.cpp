@@ -27,6 +27,7 @@
 #include "rgbdseg/data/convert_coco_depth.h"
 #include "rgbdseg/data/convert_cvat_masks.h"
 #include "rgbdseg/data/convert_labelme.h"
+#include "rgbdseg/data/dataset.h"
 #include "temp_dir.h"
 
 namespace rgbdseg {
@@ -60,15 +61,8 @@ void write_depth(const std::string& path) {
   write_image(path, d);
 }
 
-cv::Mat rle_mat(const Rle& r) {
-  const std::vector<uint8_t> bytes = rle_decode(r);
-  cv::Mat m(static_cast<int>(r.h), static_cast<int>(r.w), CV_8UC1);
-  std::copy(bytes.begin(), bytes.end(), m.data);
-  return m;
-}
-
 // A polygon as pycocotools rasterises it (the rasteriser is pinned to pycocotools in test_rle.cpp).
-cv::Mat poly(std::vector<double> xy) { return rle_mat(rle_from_polygon(xy, kH, kW)); }
+cv::Mat poly(std::vector<double> xy) { return decode_mask(rle_from_polygon(xy, kH, kW)); }
 
 cv::Mat and_not(const cv::Mat& a, const cv::Mat& b) { return a & ~b & 1; }
 
@@ -80,7 +74,7 @@ std::multimap<std::string, cv::Mat> masks_of(const CocoGroundTruth& gt, const st
   for (const auto& c : gt.categories) names[c.id] = c.name;
   std::multimap<std::string, cv::Mat> out;
   for (const auto& a : gt.annotations) {
-    if (gt.images[gt.image_index.at(a.image_id)].file_name == file_name) out.emplace(names.at(a.category_id), rle_mat(a.mask));
+    if (gt.images[gt.image_index.at(a.image_id)].file_name == file_name) out.emplace(names.at(a.category_id), decode_mask(a.mask));
   }
   return out;
 }

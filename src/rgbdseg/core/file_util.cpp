@@ -97,6 +97,17 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool is_regular_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string canonical_or_absolute(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path c = std::filesystem::weakly_canonical(path, ec);
+  return (ec ? std::filesystem::absolute(path).lexically_normal() : c).string();
+}
+
 namespace {
 
 // The pid a lock file holds ("" when none), then closes it.

@@ -34,6 +34,11 @@ void require_writable_output_file(const std::string& path);
 void make_directories(const std::string& path);
 
 bool file_exists(const std::string& path);
+// A regular file (following links) exists at `path`.
+bool is_regular_file(const std::string& path);
+// `path` with links resolved when it (or its parent) exists, else made absolute;
+// for telling whether two paths name the same file or folder.
+std::string canonical_or_absolute(const std::string& path);
 
 // Outputs never silently replace earlier ones: throws Error("<dir>: output
 // directory is not empty (<hint>)") when `dir` exists, is not empty and

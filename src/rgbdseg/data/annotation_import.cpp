@@ -43,16 +43,11 @@ std::vector<std::string> depth_candidates(const DepthLookup& d, const std::strin
   return out;
 }
 
-bool is_file(const std::string& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
 }  // namespace
 
 std::string DepthLookup::find(const std::string& relative_image) const {
   for (const auto& c : depth_candidates(*this, relative_image)) {
-    if (is_file(c)) return c;
+    if (is_regular_file(c)) return c;
   }
   return "";
 }
@@ -95,10 +90,7 @@ std::vector<std::pair<int64_t, std::string>> load_category_list(const std::strin
     while (std::getline(in, line)) {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      size_t a = 0, b = line.size();
-      while (a < b && std::isspace(static_cast<unsigned char>(line[a]))) ++a;
-      while (b > a && std::isspace(static_cast<unsigned char>(line[b - 1]))) --b;
-      const std::string name = line.substr(a, b - a);
+      const std::string name = trim_line(line);
       if (name.empty() || name[0] == '#' || name == "__ignore__" || name == "_background_") continue;
       add(static_cast<int64_t>(out.size()) + 1, name, "line " + std::to_string(line_no));
     }
@@ -110,7 +102,7 @@ std::vector<std::pair<int64_t, std::string>> load_category_list(const std::strin
 std::string find_image_file(const std::string& base) {
   for (const char* ext : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".PNG", ".JPG", ".JPEG", ".BMP", ".TIF",
                           ".TIFF"}) {
-    if (is_file(base + ext)) return base + ext;
+    if (is_regular_file(base + ext)) return base + ext;
   }
   return "";
 }
@@ -129,17 +121,27 @@ std::string coco_image_root(const std::string& annotations_path, const std::vect
   if (stem.rfind("instances_", 0) == 0) candidates.push_back(json_dir / ".." / "images" / stem.substr(10));
   candidates.push_back(json_dir / ".." / "images");
   for (const auto& img : images) {
-    std::string name = img.file_name;
-    std::replace(name.begin(), name.end(), '\\', '/');
-    const fs::path rel = fs::path(name).lexically_normal();
+    const fs::path rel = tool_image_path(img.file_name);
     if (rel.is_absolute()) return json_dir.string();
     for (const auto& c : candidates) {
-      if (is_file((c / rel).string())) return c.lexically_normal().string();
+      if (is_regular_file((c / rel).string())) return c.lexically_normal().string();
     }
   }
   std::string tried;
   for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.lexically_normal().string() + "/";
   throw Error(annotations_path + ": none of its images is in " + tried + " (pass --images DIR)");
+}
+
+fs::path tool_image_path(std::string name) {
+  std::replace(name.begin(), name.end(), '\\', '/');
+  return fs::path(name).lexically_normal();
+}
+
+std::string trim_line(const std::string& line) {
+  size_t a = 0, b = line.size();
+  while (a < b && std::isspace(static_cast<unsigned char>(line[a]))) ++a;
+  while (b > a && std::isspace(static_cast<unsigned char>(line[b - 1]))) --b;
+  return line.substr(a, b - a);
 }
 
 std::string roboflow_original_stem(const std::string& stem) {

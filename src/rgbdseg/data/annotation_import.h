@@ -4,6 +4,7 @@
 // file, category lists that make several conversions agree, and image files
 // found by name. Torch-free.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,12 @@ std::string find_image_file(const std::string& base);
 // file and the folders tried when none does.
 std::string coco_image_root(const std::string& annotations_path, const std::vector<CocoImage>& images,
                             const std::string& given = "");
+
+// An image path as an annotation tool wrote it: Windows separators made '/', normalised.
+std::filesystem::path tool_image_path(std::string name);
+
+// `line` without leading and trailing white space (the tools' text files).
+std::string trim_line(const std::string& line);
 
 // Roboflow renames uploads "frame_01.png" to "frame_01_png.rf.<hex>.jpg"; this
 // returns the original stem ("frame_01") for such a stem, else the stem unchanged.

@@ -20,19 +20,6 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
-// `file_name` as a path below the image folder ("sub/a.jpg"); Windows separators accepted.
-fs::path relative_name(std::string name) {
-  std::replace(name.begin(), name.end(), '\\', '/');
-  fs::path p = fs::path(name).lexically_normal();
-  if (p.is_absolute() || (!p.empty() && *p.begin() == "..")) return p;  // kept: may still exist
-  return p;
-}
-
 }  // namespace
 
 ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCallback& progress) {
@@ -96,7 +83,7 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
   std::map<std::string, std::vector<size_t>> images_of_depth;
   for (size_t i = 0; i < n; ++i) {
     const CocoImage& img = gt.images[i];
-    const fs::path rel = relative_name(img.file_name);
+    const fs::path rel = tool_image_path(img.file_name);
     const fs::path rgb = rel.is_absolute() ? rel : image_root / rel;
     std::string original = roboflow_original_stem(rel.stem().string());
     const Json& entry = raw["images"][i];
@@ -106,7 +93,7 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
     }
     const std::string depth_rel = (rel.parent_path() / (original + ".png")).generic_string();
     const std::string annotated = " (" + std::to_string(annotations_of[img.id].size()) + " annotations)";
-    if (!is_file(rgb)) {
+    if (!is_regular_file(rgb.string())) {
       tracker.skip_image(img.file_name, "image file not found: " + rgb.string() + annotated);
       tracker.step_done();
       continue;
@@ -140,7 +127,7 @@ ConversionSummary convert_coco_depth(const CocoDepthOptions& o, const ProgressCa
   for (size_t i = 0; i < n; ++i) {
     if (depth_of[i].empty()) continue;
     items.push_back(i);
-    fs::path rel = relative_name(gt.images[i].file_name);
+    fs::path rel = tool_image_path(gt.images[i].file_name);
     if (rel.is_absolute() || *rel.begin() == "..") rel = rel.filename();
     std::string stem = rel.replace_extension().generic_string();
     for (int k = 0; !stems.insert(stem).second; ++k) {

@@ -24,18 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
-std::string trim(const std::string& s) {
-  size_t a = 0, b = s.size();
-  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-  return s.substr(a, b - a);
-}
-
 std::string colour_text(int r, int g, int b) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);
@@ -49,7 +37,7 @@ std::vector<std::string> item_names(const CvatMasksOptions& o) {
   std::error_code ec;
   if (!o.subset.empty()) {
     const fs::path list = sets / (o.subset + ".txt");
-    if (!is_file(list)) throw Error(list.string() + ": no such subset list");
+    if (!is_regular_file(list.string())) throw Error(list.string() + ": no such subset list");
     lists.push_back(list);
   } else if (fs::is_directory(sets, ec)) {
     for (const auto& e : fs::directory_iterator(sets, ec)) {
@@ -62,7 +50,7 @@ std::vector<std::string> item_names(const CvatMasksOptions& o) {
     std::istringstream in(read_file(list.string()));
     std::string line;
     while (std::getline(in, line)) {
-      const std::string name = trim(line);
+      const std::string name = trim_line(line);
       if (!name.empty()) names.insert(name);
     }
   }
@@ -91,7 +79,7 @@ std::vector<CvatLabel> read_cvat_labelmap(const std::string& path) {
   std::set<std::string> names;
   while (std::getline(in, line)) {
     ++line_no;
-    const std::string text = trim(line);
+    const std::string text = trim_line(line);
     if (text.empty() || text[0] == '#') continue;
     const std::string where = path + ": line " + std::to_string(line_no);
     // name:r,g,b:parts:actions; the name may itself hold ':', so split from the right.
@@ -127,7 +115,7 @@ ConversionSummary convert_cvat_masks(const CvatMasksOptions& o, const ProgressCa
   if (!fs::is_directory(o.depth.dir, ec)) throw Error(o.depth.dir + ": no such depth folder");
   const fs::path root = o.root;
   const std::string labelmap_path = (root / "labelmap.txt").string();
-  if (!is_file(labelmap_path)) {
+  if (!is_regular_file(labelmap_path)) {
     throw Error(o.root + ": no labelmap.txt (not a CVAT 'Segmentation mask 1.1' export; unzip the export and pass "
                          "its folder)");
   }
@@ -187,11 +175,11 @@ ConversionSummary convert_cvat_masks(const CvatMasksOptions& o, const ProgressCa
       const fs::path object_png = root / "SegmentationObject" / (name + ".png");
       const fs::path class_png = root / "SegmentationClass" / (name + ".png");
       std::vector<InstanceMask> instances;
-      if (is_file(object_png) != is_file(class_png)) {
-        const fs::path missing = is_file(object_png) ? class_png : object_png;
+      if (is_regular_file(object_png.string()) != is_regular_file(class_png.string())) {
+        const fs::path missing = is_regular_file(object_png.string()) ? class_png : object_png;
         throw Error(missing.string() + ": missing (the export has the other mask file of '" + name + "')");
       }
-      if (is_file(object_png)) {
+      if (is_regular_file(object_png.string())) {
         cv::Size object_size;
         std::vector<MapInstance> objects = read_instance_map(object_png.string(), &object_size);
         const cv::Mat classes = read_image_unchanged(class_png.string());

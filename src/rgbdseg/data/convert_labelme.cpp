@@ -19,6 +19,7 @@
 #include "rgbdseg/core/file_util.h"
 #include "rgbdseg/core/parallel.h"
 #include "rgbdseg/data/convert_folder.h"
+#include "rgbdseg/data/dataset.h"
 #include "rgbdseg/io/image_header.h"
 #include "rgbdseg/io/image_io.h"
 
@@ -39,11 +40,7 @@ bool is_colour_image_name(const std::string& path) {
   return ext == "png" || ext == "jpg" || ext == "jpeg" || ext == "bmp" || ext == "tif" || ext == "tiff";
 }
 
-fs::path canonical_or_absolute(const fs::path& p) {
-  std::error_code ec;
-  fs::path c = fs::weakly_canonical(p, ec);
-  return ec ? fs::absolute(p).lexically_normal() : c;
-}
+fs::path same_file_key(const fs::path& p) { return canonical_or_absolute(p.string()); }
 
 // Files under `root` (recursively, hidden entries skipped), except those in `excluded` folders.
 void walk(const fs::path& root, const std::vector<fs::path>& excluded, std::vector<fs::path>& json_files,
@@ -57,7 +54,7 @@ void walk(const fs::path& root, const std::vector<fs::path>& excluded, std::vect
     const std::string name = p.filename().string();
     std::error_code ec2;
     if (it->is_directory(ec2)) {
-      const fs::path c = canonical_or_absolute(p);
+      const fs::path c = same_file_key(p);
       const bool skip = name.empty() || name[0] == '.' ||
                         std::any_of(excluded.begin(), excluded.end(), [&](const fs::path& e) { return c == e; });
       if (skip) it.disable_recursion_pending();
@@ -91,13 +88,6 @@ std::vector<cv::Point2d> read_points(const Json& shape, const std::string& where
   return pts;
 }
 
-cv::Mat rle_to_mat(const Rle& rle) {
-  const std::vector<uint8_t> bytes = rle_decode(rle);
-  cv::Mat m(static_cast<int>(rle.h), static_cast<int>(rle.w), CV_8UC1);
-  std::copy(bytes.begin(), bytes.end(), m.data);
-  return m;
-}
-
 // `where` names the shape in the rasteriser's errors (coordinates out of range, outlines too long).
 cv::Mat polygon_mask(const std::vector<cv::Point2d>& pts, int h, int w, const std::string& where) {
   std::vector<double> xy;
@@ -106,7 +96,7 @@ cv::Mat polygon_mask(const std::vector<cv::Point2d>& pts, int h, int w, const st
     xy.push_back(p.y);
   }
   try {
-    return rle_to_mat(rle_from_polygon(xy, h, w));
+    return decode_mask(rle_from_polygon(xy, h, w));
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
   }
@@ -234,14 +224,12 @@ cv::Mat labelme_image(const Json& j, const fs::path& json_path, const fs::path& 
 fs::path image_path_of(const Json& j, const fs::path& json_path) {
   if (!j.contains("imagePath") || j["imagePath"].is_null()) return {};
   if (!j["imagePath"].is_string()) throw Error(json_path.string() + ": imagePath must be a string");
-  std::string p = j["imagePath"].get<std::string>();
-  std::replace(p.begin(), p.end(), '\\', '/');  // saved on Windows
-  if (p.empty()) return {};
+  const fs::path p = tool_image_path(j["imagePath"].get<std::string>());  // saved on Windows too
+  if (p.empty() || p == ".") return {};
   const fs::path joined = (json_path.parent_path() / p).lexically_normal();
   // A path from another machine (C:/Users/...) or a folder moved since: the file beside the JSON.
-  const fs::path beside = json_path.parent_path() / fs::path(p).filename();
-  std::error_code ec;
-  if (!fs::exists(joined, ec) && fs::is_regular_file(beside, ec)) return beside.lexically_normal();
+  const fs::path beside = json_path.parent_path() / p.filename();
+  if (!file_exists(joined.string()) && is_regular_file(beside.string())) return beside.lexically_normal();
   return joined;
 }
 
@@ -255,12 +243,12 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
   if (o.depth.dir.empty()) throw Error("convert labelme: no depth folder given (--depth-dir)");
   if (!fs::is_directory(o.depth.dir, ec)) throw Error(o.depth.dir + ": no such depth folder");
   const fs::path root = o.root;
-  if (canonical_or_absolute(root) == canonical_or_absolute(o.out)) {
+  if (same_file_key(root) == same_file_key(o.out)) {
     throw Error(o.out + ": the output folder must differ from the input folder");
   }
 
   std::vector<fs::path> json_files, image_files;
-  walk(root, {canonical_or_absolute(o.out), canonical_or_absolute(o.depth.dir)}, json_files, image_files);
+  walk(root, {same_file_key(o.out), same_file_key(o.depth.dir)}, json_files, image_files);
   if (json_files.empty()) throw Error(o.root + ": no .json files (expected LabelMe annotation files)");
 
   // Pass 1: which files are LabelMe files, their labels and images.
@@ -318,10 +306,10 @@ ConversionSummary convert_labelme(const LabelmeOptions& o, const ProgressCallbac
       continue;
     }
     items.push_back(i);
-    if (!image_of[i].empty()) annotated.insert(canonical_or_absolute(image_of[i]));
+    if (!image_of[i].empty()) annotated.insert(same_file_key(image_of[i]));
   }
   for (const auto& p : image_files) {
-    if (!annotated.count(canonical_or_absolute(p))) writer.skip(rel(p), "no LabelMe file annotates this image");
+    if (!annotated.count(same_file_key(p))) writer.skip(rel(p), "no LabelMe file annotates this image");
   }
   if (items.empty()) throw Error(o.root + ": none of its .json files is a LabelMe file (no \"shapes\" list)");
 

@@ -131,4 +131,11 @@ std::vector<std::string> image_output_names(const std::vector<CocoImage>& images
   return names;
 }
 
+cv::Mat decode_mask(const Rle& rle) {
+  const std::vector<uint8_t> bytes = rle_decode(rle);
+  cv::Mat m(static_cast<int>(rle.h), static_cast<int>(rle.w), CV_8UC1);
+  std::copy(bytes.begin(), bytes.end(), m.data);
+  return m;
+}
+
 }  // namespace rgbdseg

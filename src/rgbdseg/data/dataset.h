@@ -44,6 +44,9 @@ struct RgbdDataset {
 
 RgbdDataset load_rgbd_dataset(const std::string& path, const DatasetOptions& options = {});
 
+// An RLE mask as an image: CV_8UC1 of its size, 1 = object.
+cv::Mat decode_mask(const Rle& rle);
+
 // A unique output name per image (predict's overlays/NAME.png, compare's
 // frames/NAME.png): file_name without extension and without a leading rgb/,
 // color/ or colour/ folder (rgb/part2/mugs/3.png -> part2/mugs/3); absolute

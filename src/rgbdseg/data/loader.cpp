@@ -20,10 +20,7 @@ Sample load_sample(const RgbdDataset& ds, size_t i) {
   for (size_t a : ds.annotations_of_image[i]) {
     const CocoObject& ann = ds.coco.annotations[a];
     if (ann.iscrowd) continue;  // crowd regions are not training targets
-    cv::Mat mask(s.rgb.rows, s.rgb.cols, CV_8UC1);
-    const std::vector<uint8_t> px = rle_decode(ann.mask);
-    std::copy(px.begin(), px.end(), mask.ptr<uint8_t>());
-    s.masks.push_back(mask);
+    s.masks.push_back(decode_mask(ann.mask));
     s.category_ids.push_back(ann.category_id);
   }
   return s;

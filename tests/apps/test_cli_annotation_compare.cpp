@@ -17,6 +17,7 @@
 #include "apps/run_tool.h"
 #include "rgbdseg/coco/rle.h"
 #include "rgbdseg/core/file_util.h"
+#include "image_files.h"
 #include "temp_dir.h"
 
 namespace rgbdseg {
@@ -32,10 +33,7 @@ using testing::run_tool;
 
 constexpr int kW = 40, kH = 30;
 
-void write_image(const std::string& path, const cv::Mat& m) {
-  fs::create_directories(fs::path(path).parent_path());
-  ASSERT_TRUE(cv::imwrite(path, m)) << path;
-}
+using testing::write_image;
 cv::Mat colour() { return cv::Mat(kH, kW, CV_8UC3, cv::Scalar(90, 120, 150)); }
 cv::Mat depth_mm() { return cv::Mat(kH, kW, CV_16UC1, cv::Scalar(900)); }
 

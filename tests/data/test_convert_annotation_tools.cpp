@@ -28,6 +28,7 @@
 #include "rgbdseg/data/convert_cvat_masks.h"
 #include "rgbdseg/data/convert_labelme.h"
 #include "rgbdseg/data/dataset.h"
+#include "image_files.h"
 #include "temp_dir.h"
 
 namespace rgbdseg {
@@ -41,10 +42,7 @@ using testing::ScopedTempDir;
 
 constexpr int kW = 40, kH = 30;
 
-void write_image(const std::string& path, const cv::Mat& m) {
-  fs::create_directories(fs::path(path).parent_path());
-  ASSERT_TRUE(cv::imwrite(path, m)) << path;
-}
+using testing::write_image;
 
 cv::Mat test_rgb(int seed) {
   cv::Mat m(kH, kW, CV_8UC3);

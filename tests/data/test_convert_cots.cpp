@@ -19,6 +19,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/coco/coco_dataset.h"
 #include "rgbdseg/coco/coco_eval.h"
+#include "image_files.h"
 #include "temp_dir.h"
 #include "test_paths.h"
 
@@ -31,10 +32,7 @@ using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using testing::ScopedTempDir;
 
-void write_image(const std::string& path, const cv::Mat& m) {
-  fs::create_directories(fs::path(path).parent_path());
-  ASSERT_TRUE(cv::imwrite(path, m)) << path;
-}
+using testing::write_image;
 
 // file_name -> sorted areas of its annotations.
 std::map<std::string, std::vector<double>> areas_by_image(const CocoGroundTruth& gt) {

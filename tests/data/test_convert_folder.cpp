@@ -18,6 +18,7 @@
 #include "rgbdseg/core/error.h"
 #include "rgbdseg/coco/coco_dataset.h"
 #include "data/self_eval.h"
+#include "image_files.h"
 #include "temp_dir.h"
 
 namespace rgbdseg {
@@ -29,10 +30,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 using testing::ScopedTempDir;
 
-void write_image(const std::string& path, const cv::Mat& m) {
-  fs::create_directories(fs::path(path).parent_path());
-  ASSERT_TRUE(cv::imwrite(path, m)) << path;
-}
+using testing::write_image;
 
 // (category name, area, bbox) of every annotation of `file_name`, sorted.
 struct Obj {
